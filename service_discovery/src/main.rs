@@ -1,0 +1,3 @@
+fn main() {
+    println!("service_discovery {}", env!("CARGO_PKG_VERSION"));
+}
