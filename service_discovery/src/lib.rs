@@ -1,5 +1,6 @@
 //! service_discovery: register services and their endpoints over HTTP and
 //! gRPC, and answer DNS A/AAAA/SRV queries for them.
 
+pub mod lifecycle;
 pub mod model;
 pub mod storage;
