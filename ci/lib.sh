@@ -2,6 +2,9 @@
 #   . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # Every function that can fail prints one line saying what to do and exits.
 
+# Failures inside $(...) abort the script too, as they would outside.
+shopt -s inherit_errexit
+
 # The repository root, wherever the clone lives.
 CI_REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # Where the project's own registry listens; images are mirrored below it.
@@ -51,4 +54,81 @@ ci_wait_for() {
         waited=$((waited + 1))
     done
     ci_log "$what answers"
+}
+
+# The exact Rust version rust-toolchain.toml pins (e.g. 1.95.0).
+ci_rust_version() {
+    local version
+    version=$(sed -n 's/^channel *= *"\([0-9.]*\)".*/\1/p' "$CI_REPO_ROOT/rust-toolchain.toml")
+    [[ -n $version ]] || ci_die "rust-toolchain.toml pins no exact version (channel = \"X.Y.Z\")"
+    printf '%s' "$version"
+}
+
+# Every base image the Dockerfiles use, as "upstream-name BUILD_ARG", in
+# build order (the offline rust and postgres images derive from debian).
+ci_base_images() {
+    local rust_minor
+    rust_minor=$(ci_rust_version | cut -d. -f1,2)
+    printf '%s\n' \
+        "debian:bookworm-slim RUNNER_IMAGE" \
+        "rust:${rust_minor}-slim-bookworm RUST_IMAGE" \
+        "postgres:15-bookworm POSTGRES_IMAGE"
+}
+
+# Where an upstream image lives in the project's registry.
+ci_mirror_name() {
+    printf '%s/mirror/%s' "$CI_REGISTRY" "$1"
+}
+
+# The pinned reference (mirrored name@sha256:...) of an upstream image.
+ci_locked_ref() {
+    local upstream=$1 ref
+    [[ -f $CI_BASE_IMAGES_LOCK ]] ||
+        ci_die "base image lock ${CI_BASE_IMAGES_LOCK#"$CI_REPO_ROOT"/} is missing: run ci/mirror_base_images.sh first"
+    ref=$(awk -v up="$upstream" '$1 == up { print $2 }' "$CI_BASE_IMAGES_LOCK")
+    [[ $ref == *@sha256:* ]] ||
+        ci_die "no pinned digest for $upstream in ${CI_BASE_IMAGES_LOCK#"$CI_REPO_ROOT"/}: run ci/mirror_base_images.sh first"
+    printf '%s' "$ref"
+}
+
+# Appends --build-arg RUNNER_IMAGE=... RUST_IMAGE=... POSTGRES_IMAGE=...
+# (mirrored, pinned by digest) to the named array.
+ci_base_image_build_args() {
+    local -n ci_out=$1
+    local upstream arg ref
+    while read -r upstream arg; do
+        ref=$(ci_locked_ref "$upstream") || exit 1
+        ci_out+=(--build-arg "$arg=$ref")
+    done < <(ci_base_images)
+}
+
+# Appends the host CA bundle as the optional BuildKit secret `ca_bundle` to
+# the named array, when the bundle exists. Only fetching RUN steps mount it
+# (required=false), so it never reaches a layer.
+ci_ca_secret_args() {
+    local -n ci_out=$1
+    if [[ -f $CA_BUNDLE ]]; then
+        ci_out+=(--secret "id=ca_bundle,src=$CA_BUNDLE")
+    fi
+}
+
+# Both of the above: what every project image build passes.
+ci_build_args() {
+    ci_base_image_build_args "$1"
+    ci_ca_secret_args "$1"
+}
+
+# Digest of a tag in the project's registry, empty when the tag is absent.
+# The Accept list covers single- and multi-platform manifests so the
+# registry reports the digest of what it stores, unconverted.
+ci_registry_digest() {
+    local name=${1#"$CI_REGISTRY"/}
+    local repo=${name%:*} tag=${name##*:}
+    curl -fsS --max-time 5 -I \
+        -H 'Accept: application/vnd.oci.image.index.v1+json' \
+        -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
+        -H 'Accept: application/vnd.docker.distribution.manifest.list.v2+json' \
+        -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
+        "http://$CI_REGISTRY/v2/$repo/manifests/$tag" 2>/dev/null |
+        tr -d '\r' | awk 'tolower($1) == "docker-content-digest:" { print $2 }'
 }

@@ -1,0 +1,182 @@
+#!/usr/bin/env bash
+# Puts every base image the Dockerfiles use into the project's registry under
+# localhost:5000/mirror/... and pins each by sha256 digest in
+# ci/base-images.lock, which the build scripts read (ci/lib.sh).
+#
+# Usage: ci/mirror_base_images.sh --offline|--from-upstream [--refresh]
+#   --offline        build equivalents here from Debian's packages (debootstrap)
+#                    and this host's Rust toolchain; needs no container registry
+#   --from-upstream  copy the official images, by tag, from Docker Hub
+#   --refresh        rebuild or recopy even when the mirror is up to date
+#
+# Warm runs take about a second: an image is skipped when the registry holds
+# its tag at exactly the digest the lock pins, from the same source.
+set -euo pipefail
+CI_SCRIPT_NAME=mirror_base_images
+# shellcheck source=ci/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+BASE_IMAGES_DIR="$CI_REPO_ROOT/ci/base-images"
+DEBIAN_SUITE=bookworm
+# The official debian image's configuration, which docker import cannot infer.
+DEBIAN_IMAGE_CHANGES=(
+    --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
+    --change 'CMD ["bash"]'
+)
+
+usage_error() {
+    ci_die "$1 (usage: ci/mirror_base_images.sh --offline|--from-upstream [--refresh])"
+}
+
+mode=""
+refresh=false
+for arg in "$@"; do
+    case $arg in
+        --offline) mode=offline ;;
+        --from-upstream) mode=upstream ;;
+        --refresh) refresh=true ;;
+        -h | --help) sed -n '2,14s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
+        *) usage_error "unknown option $arg" ;;
+    esac
+done
+[[ -n $mode ]] || usage_error "choose where the images come from"
+
+ci_engine_answers || ci_die "Docker engine not reachable: run ci/bootstrap_host.sh"
+ci_registry_answers || ci_die "registry $CI_REGISTRY not answering: run ci/bootstrap_host.sh"
+
+# Field N of the lock line for an upstream image, empty when absent.
+locked_field() {
+    [[ -f $CI_BASE_IMAGES_LOCK ]] || return 0
+    awk -v up="$1" -v n="$2" '$1 == up { print $n }' "$CI_BASE_IMAGES_LOCK"
+}
+
+is_up_to_date() {
+    local upstream=$1 mirrored=$2 locked_ref locked_source
+    locked_ref=$(locked_field "$upstream" 2)
+    locked_source=$(locked_field "$upstream" 3)
+    [[ -n $locked_ref && $locked_source == "$mode" ]] || return 1
+    [[ "$(ci_registry_digest "$mirrored")" == "${locked_ref##*@}" ]]
+}
+
+push_and_pin() {
+    local mirrored=$1 digest
+    docker push -q "$mirrored" >/dev/null || ci_die "could not push $mirrored to $CI_REGISTRY: see the registry log"
+    digest=$(ci_registry_digest "$mirrored")
+    [[ $digest == sha256:* ]] || ci_die "the registry reports no digest for $mirrored after pushing it"
+    printf '%s@%s' "$mirrored" "$digest"
+}
+
+offline_debian() {
+    local mirrored=$1 workdir
+    workdir=$(mktemp -d "${TMPDIR:-/var/tmp}/debian-rootfs.XXXXXX")
+    # debootstrap leaves root-owned files; cleaning up needs root as well.
+    trap "ci_as_root rm -rf '$workdir'; trap - RETURN" RETURN
+    ci_log "building $mirrored with debootstrap ($DEBIAN_SUITE, minbase, slimmed)"
+    ci_as_root "$BASE_IMAGES_DIR/debian_rootfs.sh" "$DEBIAN_SUITE" "$workdir/rootfs" ||
+        ci_die "debootstrap of $DEBIAN_SUITE failed: see its output above"
+    ci_as_root tar --numeric-owner --xattrs --xattrs-include='*' -C "$workdir/rootfs" -c . |
+        docker import "${DEBIAN_IMAGE_CHANGES[@]}" - "$mirrored" >/dev/null ||
+        ci_die "docker import of the $DEBIAN_SUITE root filesystem failed"
+    push_and_pin "$mirrored"
+}
+
+offline_build() {
+    local mirrored=$1 dockerfile=$2
+    shift 2
+    ci_log "building $mirrored from ci/base-images/$dockerfile"
+    docker buildx build --load --provenance=false --sbom=false \
+        -f "$BASE_IMAGES_DIR/$dockerfile" -t "$mirrored" "$@" "$BASE_IMAGES_DIR" >&2 ||
+        ci_die "building $mirrored failed: see the build output above"
+    push_and_pin "$mirrored"
+}
+
+offline_rust() {
+    local mirrored=$1 debian_ref=$2 version rustup sysroot host_triple stage
+    version=$(ci_rust_version)
+    rustup=$(command -v rustup || printf '%s' "$HOME/.cargo/bin/rustup")
+    [[ -x $rustup ]] || ci_die "rustup not found: run ci/bootstrap_host.sh"
+    sysroot=$("$rustup" run "$version" rustc --print sysroot 2>/dev/null) ||
+        ci_die "Rust toolchain $version is not installed here: run ci/bootstrap_host.sh"
+    host_triple=$("$rustup" run "$version" rustc -vV | sed -n 's/^host: //p')
+    # The rustup binary alone, resolved from whatever links point at it.
+    stage=$(mktemp -d)
+    trap "rm -rf '$stage'; trap - RETURN" RETURN
+    cp "$(readlink -f "$rustup")" "$stage/rustup"
+    offline_build "$mirrored" rust.Dockerfile \
+        --build-arg "DEBIAN_IMAGE=$debian_ref" \
+        --build-arg "RUST_VERSION=$version" \
+        --build-arg "RUST_HOST_TRIPLE=$host_triple" \
+        --build-context "toolchain=$(readlink -f "$sysroot")" \
+        --build-context "rustup=$stage"
+}
+
+# Copies the whole upstream manifest (all platforms) registry to registry, so
+# the mirror's digest is the upstream digest.
+from_upstream() {
+    local upstream=$1 mirrored=$2
+    ci_log "copying docker.io/library/$upstream to $mirrored"
+    docker buildx imagetools create --tag "$mirrored" "docker.io/library/$upstream" >&2 ||
+        ci_die "could not copy $upstream from Docker Hub: check network access, or use --offline"
+    local digest
+    digest=$(ci_registry_digest "$mirrored")
+    [[ $digest == sha256:* ]] || ci_die "the registry reports no digest for $mirrored after copying it"
+    printf '%s@%s' "$mirrored" "$digest"
+}
+
+mirror_one() {
+    local upstream=$1 mirrored=$2 debian_ref=$3
+    if [[ $mode == upstream ]]; then
+        from_upstream "$upstream" "$mirrored"
+        return
+    fi
+    case $upstream in
+        debian:*) offline_debian "$mirrored" ;;
+        rust:*) offline_rust "$mirrored" "$debian_ref" ;;
+        postgres:*) offline_build "$mirrored" postgres.Dockerfile --build-arg "DEBIAN_IMAGE=$debian_ref" ;;
+        *) ci_die "no offline recipe for $upstream: add one to ci/mirror_base_images.sh" ;;
+    esac
+}
+
+write_lock() {
+    local tmp
+    tmp=$(mktemp "$CI_BASE_IMAGES_LOCK.XXXXXX")
+    {
+        printf '%s\n' \
+            "# Base images mirrored into the project's registry and pinned by digest." \
+            "# Written by ci/mirror_base_images.sh; read through ci/lib.sh by every build." \
+            "# Specific to this host (offline images are built here): not committed." \
+            "# One image per line, three fields separated by spaces:" \
+            "#   <upstream name> <mirrored name>@sha256:<digest> <source: offline|upstream>"
+        printf '%s\n' "$@"
+    } >"$tmp"
+    mv "$tmp" "$CI_BASE_IMAGES_LOCK"
+}
+
+main() {
+    local lines=() upstream arg mirrored ref debian_ref="" debian_rebuilt=false changed=0
+    while read -r upstream arg; do
+        mirrored=$(ci_mirror_name "$upstream")
+        # Images built on the debian base follow it when it changes.
+        if ! $refresh && ! { $debian_rebuilt && [[ $mode == offline ]]; } &&
+            is_up_to_date "$upstream" "$mirrored"; then
+            ref=$(locked_field "$upstream" 2)
+            ci_log "$upstream: up to date ($ref)"
+        else
+            ref=$(mirror_one "$upstream" "$mirrored" "$debian_ref")
+            ci_log "$upstream: mirrored as $ref"
+            changed=$((changed + 1))
+            [[ $upstream == debian:* ]] && debian_rebuilt=true
+        fi
+        [[ $upstream == debian:* ]] && debian_ref=$ref
+        lines+=("$upstream $ref $mode")
+    done < <(ci_base_images)
+
+    if ((changed == 0)); then
+        ci_log "all base images up to date; nothing changed"
+        return
+    fi
+    write_lock "${lines[@]}"
+    ci_log "pinned $changed image(s) in ${CI_BASE_IMAGES_LOCK#"$CI_REPO_ROOT"/}"
+}
+
+main
