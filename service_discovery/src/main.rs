@@ -1,3 +1,66 @@
-fn main() {
-    println!("service_discovery {}", env!("CARGO_PKG_VERSION"));
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use service_discovery::admin::client;
+use service_discovery::cli::{Cli, Command, version_line};
+use service_discovery::config::{self, Config};
+use service_discovery::{app, logging};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command_or_default() {
+        Command::Version => {
+            println!("{}", version_line());
+            ExitCode::SUCCESS
+        }
+        Command::Ping => with_control_socket(client::ping, || println!("pong")),
+        Command::RemoteConsole => with_control_socket(client::remote_console, || ()),
+        Command::Foreground => serve(false),
+        Command::Console => serve(true),
+    }
+}
+
+fn with_control_socket(
+    command: fn(&std::path::Path) -> Result<(), String>,
+    on_success: impl FnOnce(),
+) -> ExitCode {
+    let socket = match config::control_socket_from_env() {
+        Ok(socket) => socket,
+        Err(err) => return config_error(&err),
+    };
+    match command(&socket) {
+        Ok(()) => {
+            on_success();
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("service_discovery: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve(with_console: bool) -> ExitCode {
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(err) => return config_error(&err),
+    };
+    let log = logging::init(config.logger_level);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("service_discovery: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let code = runtime.block_on(app::run(config, log, with_console));
+    // The console may still be blocked reading the terminal: don't wait for it.
+    runtime.shutdown_timeout(Duration::from_millis(100));
+    std::process::exit(code)
+}
+
+fn config_error(err: &config::ConfigError) -> ExitCode {
+    eprintln!("service_discovery: {err}");
+    ExitCode::from(2)
 }

@@ -54,9 +54,7 @@ impl ServiceName {
         if !valid_chars || name.starts_with('-') || name.ends_with('-') {
             return Err(ValidationError::new(
                 "name",
-                format!(
-                    "{raw:?} is not a DNS label (letters, digits and inner hyphens only)"
-                ),
+                format!("{raw:?} is not a DNS label (letters, digits and inner hyphens only)"),
             ));
         }
         Ok(Self(name))
@@ -76,7 +74,8 @@ impl fmt::Display for ServiceName {
 impl<'de> Deserialize<'de> for ServiceName {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let raw = String::deserialize(d)?;
-        Self::parse(&raw).map_err(serde::de::Error::custom)
+        // The deserialiser's error path already names the field.
+        Self::parse(&raw).map_err(|e| serde::de::Error::custom(e.reason))
     }
 }
 
@@ -136,7 +135,7 @@ impl Port {
 impl<'de> Deserialize<'de> for Port {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let raw = i64::deserialize(d)?;
-        Self::new(raw).map_err(serde::de::Error::custom)
+        Self::new(raw).map_err(|e| serde::de::Error::custom(e.reason))
     }
 }
 

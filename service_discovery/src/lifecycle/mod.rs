@@ -1,8 +1,13 @@
 //! What makes the process behave well as PID 1 of a container: readiness,
-//! in-flight request tracking, signal handling, reaping, the control socket.
+//! in-flight request tracking, signal handling, reaping, the control socket
+//! and the order in which a shutdown happens.
 
+pub mod control_socket;
 pub mod in_flight;
 pub mod readiness;
+pub mod reaper;
+pub mod shutdown;
+pub mod signals;
 
 pub use in_flight::{InFlight, InFlightLayer};
 pub use readiness::Readiness;
