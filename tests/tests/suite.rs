@@ -1,0 +1,7 @@
+//! The integration suite. One test binary, so the host fixture (engine,
+//! registry, mirrored base images) is prepared once per run; one module per
+//! part of the claims ledger, under `tests/suite/`.
+
+mod suite {
+    mod b6_base_images;
+}
