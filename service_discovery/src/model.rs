@@ -134,8 +134,27 @@ impl Port {
 
 impl<'de> Deserialize<'de> for Port {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let raw = i64::deserialize(d)?;
-        Self::new(raw).map_err(|e| serde::de::Error::custom(e.reason))
+        d.deserialize_i64(PortVisitor)
+    }
+}
+
+/// Says "expected a port number" rather than serde's "expected i64".
+struct PortVisitor;
+
+impl serde::de::Visitor<'_> for PortVisitor {
+    type Value = Port;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a port number 1..65535")
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, raw: i64) -> Result<Port, E> {
+        // The deserialiser's error path already names the field.
+        Port::new(raw).map_err(|e| E::custom(e.reason))
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, raw: u64) -> Result<Port, E> {
+        Port::new(i64::try_from(raw).unwrap_or(i64::MAX)).map_err(|e| E::custom(e.reason))
     }
 }
 

@@ -70,6 +70,12 @@ fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let value = serde_path_to_error::deserialize(&mut de).map_err(|err| {
         let path = err.path().to_string();
         let inner = err.into_inner();
+        let starts_as_object = bytes.trim_ascii_start().first() == Some(&b'{');
+        if path == "." && inner.is_data() && !starts_as_object {
+            // Every body of this API is an object; serde's own message for
+            // an array ("invalid length 0, expected struct ...") says less.
+            return ApiError::unprocessable("request body must be a JSON object");
+        }
         describe(&path, &inner)
     })?;
     de.end().map_err(|err| describe(".", &err))?;

@@ -3,7 +3,7 @@
 
 use tokio::sync::watch;
 
-use crate::storage::SharedStorage;
+use crate::storage::{SharedStorage, StorageError};
 
 /// Shared view of "should traffic be sent here?", cheap to clone.
 #[derive(Clone)]
@@ -57,10 +57,11 @@ impl Readiness {
         if self.is_shutting_down() {
             return Err(NotReady::ShuttingDown);
         }
-        self.storage
-            .ping()
-            .await
-            .map_err(|e| NotReady::StorageUnavailable(e.to_string()))
+        self.storage.ping().await.map_err(|e| match e {
+            // Keeps the reason alone: Display adds "storage unavailable".
+            StorageError::Unavailable(why) => NotReady::StorageUnavailable(why),
+            other => NotReady::StorageUnavailable(other.to_string()),
+        })
     }
 
     pub fn storage(&self) -> &SharedStorage {
