@@ -148,6 +148,7 @@ configure_engine() {
 start_detached() {
     local log=$1
     shift
+    # shellcheck disable=SC2016 # expanded by the inner shell, on purpose
     ci_as_root sh -c 'log=$1; shift; setsid nohup "$@" >>"$log" 2>&1 </dev/null &' sh "$log" "$@"
 }
 

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared shell functions for the scripts under ci/. Source it, don't run it:
 #   . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # Every function that can fail prints one line saying what to do and exits.
@@ -94,6 +95,7 @@ ci_locked_ref() {
 # Appends --build-arg RUNNER_IMAGE=... RUST_IMAGE=... POSTGRES_IMAGE=...
 # (mirrored, pinned by digest) to the named array.
 ci_base_image_build_args() {
+    # shellcheck disable=SC2178 # a nameref to the caller's array
     local -n ci_out=$1
     local upstream arg ref
     while read -r upstream arg; do
@@ -106,6 +108,7 @@ ci_base_image_build_args() {
 # the named array, when the bundle exists. Only fetching RUN steps mount it
 # (required=false), so it never reaches a layer.
 ci_ca_secret_args() {
+    # shellcheck disable=SC2178 # a nameref to the caller's array
     local -n ci_out=$1
     if [[ -f $CA_BUNDLE ]]; then
         ci_out+=(--secret "id=ca_bundle,src=$CA_BUNDLE")

@@ -10,7 +10,8 @@
 #   --refresh        rebuild or recopy even when the mirror is up to date
 #
 # Warm runs take about a second: an image is skipped when the registry holds
-# its tag at exactly the digest the lock pins, from the same source.
+# its tag at exactly the digest the lock pins, from the same source and the
+# same recipe (ci/base-images/*, host toolchain).
 set -euo pipefail
 CI_SCRIPT_NAME=mirror_base_images
 # shellcheck source=ci/lib.sh
@@ -50,11 +51,32 @@ locked_field() {
     awk -v up="$1" -v n="$2" '$1 == up { print $n }' "$CI_BASE_IMAGES_LOCK"
 }
 
+# Identifies what an image is made from, so editing a recipe (or changing
+# the host toolchain) rebuilds it: a short hash of its inputs.
+recipe_id() {
+    local upstream=$1
+    if [[ $mode == upstream ]]; then
+        printf '%s' "-"
+        return
+    fi
+    {
+        case $upstream in
+            debian:*) cat "$BASE_IMAGES_DIR/debian_rootfs.sh" ;;
+            rust:*)
+                cat "$BASE_IMAGES_DIR/rust.Dockerfile"
+                rustup_bin_path >/dev/null && "$(rustup_bin_path)" run "$(ci_rust_version)" rustc -vV
+                ;;
+            postgres:*) cat "$BASE_IMAGES_DIR/postgres.Dockerfile" "$BASE_IMAGES_DIR/postgres-entrypoint.sh" ;;
+        esac
+    } | sha256sum | cut -c1-16
+}
+
 is_up_to_date() {
-    local upstream=$1 mirrored=$2 locked_ref locked_source
+    local upstream=$1 mirrored=$2 recipe=$3 locked_ref
     locked_ref=$(locked_field "$upstream" 2)
-    locked_source=$(locked_field "$upstream" 3)
-    [[ -n $locked_ref && $locked_source == "$mode" ]] || return 1
+    [[ -n $locked_ref ]] || return 1
+    [[ "$(locked_field "$upstream" 3)" == "$mode" ]] || return 1
+    [[ "$(locked_field "$upstream" 4)" == "$recipe" ]] || return 1
     [[ "$(ci_registry_digest "$mirrored")" == "${locked_ref##*@}" ]]
 }
 
@@ -70,6 +92,7 @@ offline_debian() {
     local mirrored=$1 workdir
     workdir=$(mktemp -d "${TMPDIR:-/var/tmp}/debian-rootfs.XXXXXX")
     # debootstrap leaves root-owned files; cleaning up needs root as well.
+    # shellcheck disable=SC2064 # the path is fixed now, on purpose
     trap "ci_as_root rm -rf '$workdir'; trap - RETURN" RETURN
     ci_log "building $mirrored with debootstrap ($DEBIAN_SUITE, minbase, slimmed)"
     ci_as_root "$BASE_IMAGES_DIR/debian_rootfs.sh" "$DEBIAN_SUITE" "$workdir/rootfs" ||
@@ -90,16 +113,22 @@ offline_build() {
     push_and_pin "$mirrored"
 }
 
+rustup_bin_path() {
+    local rustup
+    rustup=$(command -v rustup || printf '%s' "$HOME/.cargo/bin/rustup")
+    [[ -x $rustup ]] && printf '%s' "$rustup"
+}
+
 offline_rust() {
     local mirrored=$1 debian_ref=$2 version rustup sysroot host_triple stage
     version=$(ci_rust_version)
-    rustup=$(command -v rustup || printf '%s' "$HOME/.cargo/bin/rustup")
-    [[ -x $rustup ]] || ci_die "rustup not found: run ci/bootstrap_host.sh"
+    rustup=$(rustup_bin_path) || ci_die "rustup not found: run ci/bootstrap_host.sh"
     sysroot=$("$rustup" run "$version" rustc --print sysroot 2>/dev/null) ||
         ci_die "Rust toolchain $version is not installed here: run ci/bootstrap_host.sh"
     host_triple=$("$rustup" run "$version" rustc -vV | sed -n 's/^host: //p')
     # The rustup binary alone, resolved from whatever links point at it.
     stage=$(mktemp -d)
+    # shellcheck disable=SC2064 # the path is fixed now, on purpose
     trap "rm -rf '$stage'; trap - RETURN" RETURN
     cp "$(readlink -f "$rustup")" "$stage/rustup"
     offline_build "$mirrored" rust.Dockerfile \
@@ -145,20 +174,22 @@ write_lock() {
             "# Base images mirrored into the project's registry and pinned by digest." \
             "# Written by ci/mirror_base_images.sh; read through ci/lib.sh by every build." \
             "# Specific to this host (offline images are built here): not committed." \
-            "# One image per line, three fields separated by spaces:" \
-            "#   <upstream name> <mirrored name>@sha256:<digest> <source: offline|upstream>"
+            "# One image per line, four fields separated by spaces:" \
+            "#   <upstream name> <mirrored name>@sha256:<digest> <source: offline|upstream> <recipe>" \
+            "# where <recipe> hashes the offline recipe's inputs (- for upstream copies)."
         printf '%s\n' "$@"
     } >"$tmp"
     mv "$tmp" "$CI_BASE_IMAGES_LOCK"
 }
 
 main() {
-    local lines=() upstream arg mirrored ref debian_ref="" debian_rebuilt=false changed=0
+    local lines=() upstream arg mirrored recipe ref debian_ref="" debian_rebuilt=false changed=0
     while read -r upstream arg; do
         mirrored=$(ci_mirror_name "$upstream")
+        recipe=$(recipe_id "$upstream")
         # Images built on the debian base follow it when it changes.
         if ! $refresh && ! { $debian_rebuilt && [[ $mode == offline ]]; } &&
-            is_up_to_date "$upstream" "$mirrored"; then
+            is_up_to_date "$upstream" "$mirrored" "$recipe"; then
             ref=$(locked_field "$upstream" 2)
             ci_log "$upstream: up to date ($ref)"
         else
@@ -168,7 +199,7 @@ main() {
             [[ $upstream == debian:* ]] && debian_rebuilt=true
         fi
         [[ $upstream == debian:* ]] && debian_ref=$ref
-        lines+=("$upstream $ref $mode")
+        lines+=("$upstream $ref $mode $recipe")
     done < <(ci_base_images)
 
     if ((changed == 0)); then

@@ -38,8 +38,11 @@ initialise_cluster() {
     local pwfile
     pwfile=$(mktemp)
     printf '%s\n' "${POSTGRES_PASSWORD:-}" >"$pwfile"
+    # Extra initdb options, split on blanks like the official image does.
+    local extra_args
+    read -r -a extra_args <<<"${POSTGRES_INITDB_ARGS:-}"
     initdb --username="$user" --pwfile="$pwfile" --auth-local=trust --auth-host="$auth" \
-        --encoding=UTF8 --locale=C.UTF-8 -D "$PGDATA" ${POSTGRES_INITDB_ARGS:-} >/dev/null
+        --encoding=UTF8 --locale=C.UTF-8 -D "$PGDATA" "${extra_args[@]}" >/dev/null
     rm -f "$pwfile"
     printf 'host all all all %s\n' "$auth" >>"$PGDATA/pg_hba.conf"
     printf "listen_addresses = '*'\n" >>"$PGDATA/postgresql.conf"
@@ -54,7 +57,11 @@ initialise_cluster() {
     local script
     for script in /docker-entrypoint-initdb.d/*; do
         case $script in
-            *.sh) printf 'running %s\n' "$script"; . "$script" ;;
+            *.sh)
+                printf 'running %s\n' "$script"
+                # shellcheck source=/dev/null # the user's own scripts
+                . "$script"
+                ;;
             *.sql) printf 'running %s\n' "$script"; psql -v ON_ERROR_STOP=1 --dbname "$database" -q -f "$script" ;;
             *) if [[ -e $script ]]; then printf 'ignoring %s\n' "$script"; fi ;;
         esac

@@ -69,7 +69,8 @@ impl BaseImages {
     }
 
     /// Parses the lock's text: comment lines start with `#`; every other
-    /// line is `<upstream> <mirrored>@sha256:<digest> <source>`.
+    /// line is `<upstream> <mirrored>@sha256:<digest> <source> <recipe>`
+    /// (the recipe hash only matters to the mirror script).
     pub fn parse(text: &str) -> Result<Self> {
         let mut pins = Vec::new();
         for (index, line) in text.lines().enumerate() {
@@ -78,9 +79,9 @@ impl BaseImages {
                 continue;
             }
             let fields: Vec<&str> = line.split_whitespace().collect();
-            let [upstream, reference, source] = fields[..] else {
+            let [upstream, reference, source, _recipe] = fields[..] else {
                 bail!(
-                    "{LOCK_FILE} line {}: expected 3 fields, found {}",
+                    "{LOCK_FILE} line {}: expected 4 fields, found {}",
                     index + 1,
                     fields.len()
                 );
@@ -129,9 +130,9 @@ mod tests {
 
     const LOCK: &str = "\
 # comment
-debian:bookworm-slim localhost:5000/mirror/debian:bookworm-slim@sha256:aa offline
-rust:1.95-slim-bookworm localhost:5000/mirror/rust:1.95-slim-bookworm@sha256:bb offline
-postgres:15-bookworm localhost:5000/mirror/postgres:15-bookworm@sha256:cc upstream
+debian:bookworm-slim localhost:5000/mirror/debian:bookworm-slim@sha256:aa offline 0123456789abcdef
+rust:1.95-slim-bookworm localhost:5000/mirror/rust:1.95-slim-bookworm@sha256:bb offline fedcba9876543210
+postgres:15-bookworm localhost:5000/mirror/postgres:15-bookworm@sha256:cc upstream -
 ";
 
     #[test]
