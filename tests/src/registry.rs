@@ -37,3 +37,44 @@ pub async fn tag_digest(repository: &str, tag: &str) -> Result<Option<String>> {
         .with_context(|| format!("HEAD {url} carried no Docker-Content-Digest"))?;
     Ok(Some(digest.to_owned()))
 }
+
+/// Pushes a local image tag to the registry it names and returns the digest
+/// the registry now serves for that tag.
+pub async fn push(reference: &str) -> Result<String> {
+    let output = tokio::process::Command::new("docker")
+        .args(["push", "--quiet", reference])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .await
+        .context("cannot run docker push")?;
+    if !output.status.success() {
+        bail!(
+            "docker push {reference} failed: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    let (repository, tag) = reference
+        .rsplit_once(':')
+        .context("push needs a tagged reference")?;
+    tag_digest(repository, tag)
+        .await?
+        .with_context(|| format!("{reference} is not in the registry after pushing it"))
+}
+
+/// Removes one manifest from one repository of the registry (its blobs stay
+/// until the registry's garbage collection; other repositories are untouched).
+pub async fn delete_manifest(repository: &str, digest: &str) -> Result<()> {
+    let repository = repository
+        .strip_prefix(&format!("{REGISTRY}/"))
+        .unwrap_or(repository);
+    let url = format!("http://{REGISTRY}/v2/{repository}/manifests/{digest}");
+    let response = reqwest::Client::new()
+        .delete(&url)
+        .send()
+        .await
+        .with_context(|| format!("DELETE {url}"))?;
+    if !response.status().is_success() && response.status() != reqwest::StatusCode::NOT_FOUND {
+        bail!("DELETE {url} answered {}", response.status());
+    }
+    Ok(())
+}

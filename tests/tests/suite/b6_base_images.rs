@@ -7,7 +7,7 @@ use anyhow::{Context, Result};
 use integration_suite::buildx::{ImageBuild, unique_tag};
 use integration_suite::container::run_to_completion;
 use integration_suite::host::host;
-use integration_suite::registry::tag_digest;
+use integration_suite::registry::{delete_manifest, push, tag_digest};
 
 /// Built the way the project's Dockerfiles take their bases: an argument
 /// defaulting to the upstream name, set to the pinned mirror by the caller.
@@ -75,4 +75,114 @@ async fn layers(docker: &bollard::Docker, image: &str) -> Result<Vec<String>> {
         .root_fs
         .and_then(|root_fs| root_fs.layers)
         .unwrap_or_default())
+}
+
+/// Stands in for an upstream image that gets retagged: same tag, new content.
+const RETAGGED_BASE_DOCKERFILE: &str = r#"ARG BASE
+FROM ${BASE}
+RUN printf 'retagged upstream\n' > /etc/retagged
+"#;
+
+const PROBE_WITH_RETAG_CHECK: &str = r#"ARG RUNNER_IMAGE=debian:bookworm-slim
+FROM ${RUNNER_IMAGE}
+CMD ["sh", "-c", "if [ -e /etc/retagged ]; then echo retagged base; else echo pinned base; fi"]
+"#;
+
+#[tokio::test]
+async fn b6_upstream_retag_changes_nothing_for_a_digest_pinned_build() -> Result<()> {
+    let host = host().await;
+    let runner = &host.base_images().runner;
+    let docker = host.docker();
+
+    // A registry repository of this run's own plays "upstream".
+    let upstream_repo = format!(
+        "localhost:5000/integration-suite/b6-upstream-{}",
+        std::process::id()
+    );
+    let upstream_tag = format!("{upstream_repo}:bookworm-slim");
+    tag_local_image(&runner.reference, &upstream_tag).await?;
+    let _local_tag = LocalTag(upstream_tag.clone());
+    let original = push(&upstream_tag).await?;
+    assert_eq!(
+        original,
+        runner.digest(),
+        "a mirror keeps the digest it copies"
+    );
+    let pinned = format!("{upstream_tag}@{original}");
+
+    let probe_dir = tempfile::tempdir()?;
+    std::fs::write(probe_dir.path().join("Dockerfile"), PROBE_WITH_RETAG_CHECK)?;
+    let probe = |name: &str, base: &str| {
+        ImageBuild::new(probe_dir.path(), unique_tag(name))
+            .build_arg("RUNNER_IMAGE", base)
+            .run()
+    };
+    let before = probe("b6-probe-before-retag", &pinned).await?;
+
+    // Upstream moves the tag to different content.
+    let retag_dir = tempfile::tempdir()?;
+    std::fs::write(
+        retag_dir.path().join("Dockerfile"),
+        RETAGGED_BASE_DOCKERFILE,
+    )?;
+    let retagged = ImageBuild::new(retag_dir.path(), &upstream_tag)
+        .build_arg("BASE", &runner.reference)
+        .run()
+        .await?;
+    let moved = push(&retagged.tag).await?;
+    assert_ne!(moved, original, "the tag now names other content");
+
+    let after = probe("b6-probe-after-retag", &pinned).await?;
+    let unpinned = probe("b6-probe-unpinned", &upstream_tag).await?;
+
+    let run = |image: String| async move {
+        let output = run_to_completion(docker, &image, None, RUN_TIMEOUT).await?;
+        anyhow::ensure!(
+            output.exit_code == 0,
+            "{image} exited {}: {}",
+            output.exit_code,
+            output.stderr
+        );
+        Ok::<_, anyhow::Error>(output.stdout)
+    };
+    // Pinned by digest: the same base before and after the retag...
+    assert_eq!(run(before.tag.clone()).await?, "pinned base\n");
+    assert_eq!(run(after.tag.clone()).await?, "pinned base\n");
+    assert_eq!(
+        layers(docker, &before.id).await?,
+        layers(docker, &after.id).await?
+    );
+    // ...while a build that follows the tag silently changed its base.
+    assert_eq!(run(unpinned.tag.clone()).await?, "retagged base\n");
+
+    for digest in [&original, &moved] {
+        delete_manifest(&upstream_repo, digest).await?;
+    }
+    Ok(())
+}
+
+async fn tag_local_image(source: &str, target: &str) -> Result<()> {
+    let status = tokio::process::Command::new("docker")
+        .args(["image", "tag", source, target])
+        .status()
+        .await
+        .context("cannot run docker image tag")?;
+    anyhow::ensure!(
+        status.success(),
+        "docker image tag {source} {target} failed"
+    );
+    Ok(())
+}
+
+/// Removes a local tag when the test ends, however it ends.
+struct LocalTag(String);
+
+impl Drop for LocalTag {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("docker")
+            .args(["image", "rm", "--force", &self.0])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status();
+    }
 }
