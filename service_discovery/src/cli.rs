@@ -12,14 +12,31 @@ pub const GIT_COMMIT: &str = match option_env!("GIT_COMMIT") {
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
-/// Service registry answering over HTTP, gRPC and DNS.
-///
-/// Configuration comes from environment variables: HTTP_PORT (3000),
-/// GRPC_PORT (8081), DNS_PORT (8053), DNS_ZONE (svc.cluster.local),
-/// LOGGER_LEVEL (info), RUNTIME_DIR (/tmp), SHUTDOWN_TIMEOUT (8 seconds),
-/// SHUTDOWN_DELAY (1 second), REAP_ZOMBIES (auto), BIND_ADDRESS (all).
+/// The environment variables, with their defaults, shown by `--help`;
+/// parsed by [`crate::config`].
+const ENVIRONMENT_HELP: &str = "\
+Environment (default in brackets):
+  HTTP_PORT            HTTP API port, 0 picks a free one [3000]
+  GRPC_PORT            gRPC port [8081]
+  DNS_PORT             DNS port, UDP and TCP [8053]
+  DNS_ZONE             zone answered over DNS [svc.cluster.local]
+  BIND_ADDRESS         address to listen on [all, IPv6 and IPv4]
+  LOGGER_LEVEL         off, error, warn, info, debug or trace [info]
+  RUNTIME_DIR          directory of the control socket [/tmp]
+  SHUTDOWN_DELAY       seconds /ready fails before listeners close [1]
+  SHUTDOWN_TIMEOUT     seconds a shutdown may take at most [8]
+  REAP_ZOMBIES         reap orphans: auto (when PID 1), on or off [auto]
+  ENABLE_DEBUG_ROUTES  add GET /debug/sleep?ms=N, for tests [false]
+  DB_HOST, DB_PORT, DB_USER, DB_NAME, DB_PASSWORD, DB_PASSWORD_FILE
+                       PostgreSQL settings, checked; this build stores in memory";
+
+/// Service registry answering over HTTP, gRPC and DNS
 #[derive(Debug, Parser)]
-#[command(name = "service_discovery", disable_version_flag = true)]
+#[command(
+    name = "service_discovery",
+    disable_version_flag = true,
+    after_help = ENVIRONMENT_HELP
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,

@@ -41,12 +41,12 @@ impl Log {
         changed.notify_all();
     }
 
-    fn wait_for(&self, message: &str, timeout: Duration) -> Option<Value> {
+    fn wait_for(&self, matches: impl Fn(&Value) -> bool, timeout: Duration) -> Option<Value> {
         let (lines, changed) = &*self.0;
         let deadline = Instant::now() + timeout;
         let mut guard = lines.lock().unwrap();
         loop {
-            if let Some(found) = guard.iter().find(|l| l["message"] == message) {
+            if let Some(found) = guard.iter().find(|l| matches(l)) {
                 return Some(found.clone());
             }
             let left = deadline.checked_duration_since(Instant::now())?;
@@ -97,7 +97,7 @@ impl Instance {
                 sink.push(value);
             }
         });
-        let Some(listening) = log.wait_for("listening", START_TIMEOUT) else {
+        let Some(listening) = log.wait_for(|l| l["message"] == "listening", START_TIMEOUT) else {
             let _ = child.kill();
             panic!("the service did not log \"listening\" within {START_TIMEOUT:?}");
         };
@@ -153,8 +153,17 @@ impl Instance {
         self.child.try_wait().unwrap().is_none()
     }
 
+    /// Waits for a log record with this message.
     pub fn wait_for_log(&self, message: &str, timeout: Duration) -> Option<Value> {
-        self.log.wait_for(message, timeout)
+        self.log.wait_for(|l| l["message"] == message, timeout)
+    }
+
+    /// Waits for a line of plain text (not a log record) on stdout, as the
+    /// local console prints.
+    pub fn wait_for_text(&self, text: &str, timeout: Duration) -> bool {
+        self.log
+            .wait_for(|l| l.as_str() == Some(text), timeout)
+            .is_some()
     }
 
     pub fn log_lines(&self) -> Vec<Value> {
