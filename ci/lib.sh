@@ -10,6 +10,8 @@ shopt -s inherit_errexit
 CI_REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # Where the project's own registry listens; images are mirrored below it.
 CI_REGISTRY="${CI_REGISTRY:-localhost:5000}"
+# Where mirrored base images live inside it.
+CI_MIRROR_PREFIX="${CI_MIRROR_PREFIX:-$CI_REGISTRY/mirror}"
 # Written by ci/mirror_base_images.sh, read by every build script.
 CI_BASE_IMAGES_LOCK="${CI_BASE_IMAGES_LOCK:-$CI_REPO_ROOT/ci/base-images.lock}"
 # Trusted by fetching build steps when a TLS-intercepting proxy sits between
@@ -78,7 +80,7 @@ ci_base_images() {
 
 # Where an upstream image lives in the project's registry.
 ci_mirror_name() {
-    printf '%s/mirror/%s' "$CI_REGISTRY" "$1"
+    printf '%s/%s' "$CI_MIRROR_PREFIX" "$1"
 }
 
 # The pinned reference (mirrored name@sha256:...) of an upstream image.

@@ -6,7 +6,8 @@
 # Usage: ci/mirror_base_images.sh --offline|--from-upstream [--refresh]
 #   --offline        build equivalents here from Debian's packages (debootstrap)
 #                    and this host's Rust toolchain; needs no container registry
-#   --from-upstream  copy the official images, by tag, from Docker Hub
+#   --from-upstream  copy the official images, by tag, from Docker Hub (or from
+#                    UPSTREAM_REGISTRY, e.g. a company pull-through cache)
 #   --refresh        rebuild or recopy even when the mirror is up to date
 #
 # Warm runs take about a second: an image is skipped when the registry holds
@@ -18,6 +19,7 @@ CI_SCRIPT_NAME=mirror_base_images
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 BASE_IMAGES_DIR="$CI_REPO_ROOT/ci/base-images"
+UPSTREAM_REGISTRY="${UPSTREAM_REGISTRY:-docker.io/library}"
 DEBIAN_SUITE=bookworm
 # The official debian image's configuration, which docker import cannot infer.
 DEBIAN_IMAGE_CHANGES=(
@@ -139,16 +141,21 @@ offline_rust() {
         --build-context "rustup=$stage"
 }
 
-# Copies the whole upstream manifest (all platforms) registry to registry, so
-# the mirror's digest is the upstream digest.
+# Copies the whole upstream image index (all platforms) registry to registry;
+# the mirror then serves the very digest upstream published.
 from_upstream() {
-    local upstream=$1 mirrored=$2
-    ci_log "copying docker.io/library/$upstream to $mirrored"
-    docker buildx imagetools create --tag "$mirrored" "docker.io/library/$upstream" >&2 ||
-        ci_die "could not copy $upstream from Docker Hub: check network access, or use --offline"
-    local digest
+    local upstream=$1 mirrored=$2 source="$UPSTREAM_REGISTRY/$1" upstream_digest digest
+    ci_log "copying $source to $mirrored"
+    upstream_digest=$(docker buildx imagetools inspect --format '{{json .Manifest}}' "$source" | jq -r .digest) ||
+        ci_die "could not read $source: check network access to $UPSTREAM_REGISTRY, or use --offline"
+    docker buildx imagetools create --tag "$mirrored" "$source@$upstream_digest" >&2 ||
+        ci_die "could not copy $source to $mirrored: see the output above"
     digest=$(ci_registry_digest "$mirrored")
     [[ $digest == sha256:* ]] || ci_die "the registry reports no digest for $mirrored after copying it"
+    if [[ $digest != "$upstream_digest" ]]; then
+        # A single-platform upstream is wrapped in a new index by imagetools.
+        ci_log "note: $upstream is $upstream_digest upstream, $digest in the mirror (re-indexed)"
+    fi
     printf '%s@%s' "$mirrored" "$digest"
 }
 
