@@ -94,12 +94,9 @@ async fn b6_upstream_retag_changes_nothing_for_a_digest_pinned_build() -> Result
     let runner = &host.base_images().runner;
     let docker = host.docker();
 
-    // A registry repository of this run's own plays "upstream".
-    let upstream_repo = format!(
-        "localhost:5000/integration-suite/b6-upstream-{}",
-        std::process::id()
-    );
-    let upstream_tag = format!("{upstream_repo}:bookworm-slim");
+    // A repository of the suite's own plays "upstream"; the tag is this run's.
+    let upstream_repo = "localhost:5000/integration-suite/b6-upstream";
+    let upstream_tag = format!("{upstream_repo}:run-{}", std::process::id());
     tag_local_image(&runner.reference, &upstream_tag).await?;
     let _local_tag = LocalTag(upstream_tag.clone());
     let original = push(&upstream_tag).await?;
@@ -156,7 +153,7 @@ async fn b6_upstream_retag_changes_nothing_for_a_digest_pinned_build() -> Result
     assert_eq!(run(unpinned.tag.clone()).await?, "retagged base\n");
 
     for digest in [&original, &moved] {
-        delete_manifest(&upstream_repo, digest).await?;
+        delete_manifest(upstream_repo, digest).await?;
     }
     Ok(())
 }
