@@ -46,6 +46,19 @@ ci_registry_answers() {
     curl -fsS --max-time 2 "http://${CI_REGISTRY}/v2/" >/dev/null 2>&1
 }
 
+# Stops the script with one line when the engine or the registry is down.
+ci_require_engine() {
+    local problem
+    if ! problem=$(docker info 2>&1 >/dev/null); then
+        ci_die "Docker engine not reachable ($(grep -m1 . <<<"$problem")): run ci/bootstrap_host.sh"
+    fi
+}
+
+ci_require_registry() {
+    ci_registry_answers ||
+        ci_die "registry not answering on http://$CI_REGISTRY/v2/: run ci/bootstrap_host.sh"
+}
+
 # Polls a check function until it succeeds or the timeout (seconds) passes.
 ci_wait_for() {
     local what=$1 timeout=$2 check=$3 waited=0

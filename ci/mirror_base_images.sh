@@ -44,8 +44,8 @@ for arg in "$@"; do
 done
 [[ -n $mode ]] || usage_error "choose where the images come from"
 
-ci_engine_answers || ci_die "Docker engine not reachable: run ci/bootstrap_host.sh"
-ci_registry_answers || ci_die "registry $CI_REGISTRY not answering: run ci/bootstrap_host.sh"
+ci_require_engine
+ci_require_registry
 
 # Field N of the lock line for an upstream image, empty when absent.
 locked_field() {
