@@ -301,3 +301,15 @@ async fn shutdown_stops_the_server_promptly_even_with_an_idle_tcp_client() {
         .unwrap();
     drop(idle);
 }
+
+#[tokio::test]
+async fn answers_return_as_soon_as_storage_does() {
+    let storage = front_end_support::SwitchableStorage::new();
+    let server = DnsServer::start(storage.clone()).await;
+    let query = || server.query(Transport::Udp, "webapp.svc.cluster.local.", RecordType::A);
+
+    storage.set_down(true);
+    assert_eq!(query().await.response_code, ResponseCode::ServFail);
+    storage.set_down(false);
+    assert_eq!(query().await.response_code, ResponseCode::NXDomain);
+}

@@ -7,7 +7,7 @@ mod grpc_support;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use front_end_support::{SlowStorage, UnreachableStorage, seeded_storage};
+use front_end_support::{SlowStorage, SwitchableStorage, UnreachableStorage, seeded_storage};
 use grpc_support::GrpcServer;
 use service_discovery::grpc::proto::{CreateServiceRequest, GetServiceRequest, Service};
 use service_discovery::storage::MemoryStorage;
@@ -86,6 +86,33 @@ async fn health_is_not_serving_while_storage_is_unreachable() {
         ServingStatus::NotServing
     );
     assert_eq!(status_of(&mut health, "").await, ServingStatus::NotServing);
+}
+
+#[tokio::test]
+async fn health_follows_storage_going_down_and_coming_back() {
+    let storage = SwitchableStorage::new();
+    let server = GrpcServer::start(storage.clone()).await;
+    let mut health = HealthClient::new(server.channel().await);
+    let mut watch = health
+        .watch(health_of(DISCOVERY))
+        .await
+        .unwrap()
+        .into_inner();
+    let mut next_status = async || {
+        let update = tokio::time::timeout(PATIENCE, watch.next()).await;
+        update
+            .expect("a status change within the re-check period")
+            .unwrap()
+            .unwrap()
+            .status()
+    };
+    assert_eq!(next_status().await, ServingStatus::Serving);
+
+    storage.set_down(true);
+    assert_eq!(next_status().await, ServingStatus::NotServing);
+
+    storage.set_down(false);
+    assert_eq!(next_status().await, ServingStatus::Serving);
 }
 
 #[tokio::test]

@@ -132,3 +132,65 @@ impl Storage for SlowStorage {
         self.inner.lookup_endpoints(name).await
     }
 }
+
+/// Memory storage that can be taken down and brought back, like a database
+/// restarting under a running service.
+pub struct SwitchableStorage {
+    inner: MemoryStorage,
+    down: std::sync::atomic::AtomicBool,
+}
+
+impl SwitchableStorage {
+    pub fn new() -> Arc<Self> {
+        Arc::new(Self {
+            inner: MemoryStorage::new(),
+            down: Default::default(),
+        })
+    }
+
+    pub fn set_down(&self, down: bool) {
+        self.down.store(down, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    fn check(&self) -> StorageResult<()> {
+        if self.down.load(std::sync::atomic::Ordering::SeqCst) {
+            Err(StorageError::Unavailable("connection refused".into()))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Storage for SwitchableStorage {
+    fn backend(&self) -> &'static str {
+        "switchable-memory"
+    }
+    async fn ping(&self) -> StorageResult<()> {
+        self.check()
+    }
+    async fn create_service(&self, service: Service) -> StorageResult<ServiceId> {
+        self.check()?;
+        self.inner.create_service(service).await
+    }
+    async fn get_service(&self, name: &ServiceName) -> StorageResult<Service> {
+        self.check()?;
+        self.inner.get_service(name).await
+    }
+    async fn list_services(&self) -> StorageResult<Vec<Service>> {
+        self.check()?;
+        self.inner.list_services().await
+    }
+    async fn add_named_ports(&self, name: &ServiceName, ports: NamedPorts) -> StorageResult<()> {
+        self.check()?;
+        self.inner.add_named_ports(name, ports).await
+    }
+    async fn register_endpoint(&self, endpoint: Endpoint) -> StorageResult<()> {
+        self.check()?;
+        self.inner.register_endpoint(endpoint).await
+    }
+    async fn lookup_endpoints(&self, name: &ServiceName) -> StorageResult<Vec<Endpoint>> {
+        self.check()?;
+        self.inner.lookup_endpoints(name).await
+    }
+}
