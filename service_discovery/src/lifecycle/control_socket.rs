@@ -90,13 +90,7 @@ impl ControlSocket {
 
 /// Removes the socket file when dropped. A killed process leaves it
 /// behind; the next start replaces it (see [`ControlSocket::bind`]).
-pub struct SocketFile(PathBuf);
-
-impl SocketFile {
-    pub fn path(&self) -> &Path {
-        &self.0
-    }
-}
+struct SocketFile(PathBuf);
 
 impl Drop for SocketFile {
     fn drop(&mut self) {
