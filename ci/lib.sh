@@ -80,6 +80,7 @@ ci_rust_version() {
     printf '%s' "$version"
 }
 
+# ANCHOR: base_images
 # Every base image the Dockerfiles use, as "upstream-name BUILD_ARG", in
 # build order (the offline rust and postgres images derive from debian).
 ci_base_images() {
@@ -90,6 +91,7 @@ ci_base_images() {
         "rust:${rust_minor}-slim-bookworm RUST_IMAGE" \
         "postgres:15-bookworm POSTGRES_IMAGE"
 }
+# ANCHOR_END: base_images
 
 # Where an upstream image lives in the project's registry.
 ci_mirror_name() {
@@ -107,6 +109,7 @@ ci_locked_ref() {
     printf '%s' "$ref"
 }
 
+# ANCHOR: base_image_build_args
 # Appends --build-arg RUNNER_IMAGE=... RUST_IMAGE=... POSTGRES_IMAGE=...
 # (mirrored, pinned by digest) to the named array.
 ci_base_image_build_args() {
@@ -118,7 +121,9 @@ ci_base_image_build_args() {
         ci_out+=(--build-arg "$arg=$ref")
     done < <(ci_base_images)
 }
+# ANCHOR_END: base_image_build_args
 
+# ANCHOR: ca_secret
 # Appends the host CA bundle as the optional BuildKit secret `ca_bundle` to
 # the named array, when the bundle exists. Only fetching RUN steps mount it
 # (required=false), so it never reaches a layer.
@@ -129,6 +134,7 @@ ci_ca_secret_args() {
         ci_out+=(--secret "id=ca_bundle,src=$CA_BUNDLE")
     fi
 }
+# ANCHOR_END: ca_secret
 
 # Both of the above: what every project image build passes.
 ci_build_args() {

@@ -141,6 +141,7 @@ offline_rust() {
         --build-context "rustup=$stage"
 }
 
+# ANCHOR: from_upstream
 # Copies the whole upstream image index (all platforms) registry to registry;
 # the mirror then serves the very digest upstream published.
 from_upstream() {
@@ -158,6 +159,7 @@ from_upstream() {
     fi
     printf '%s@%s' "$mirrored" "$digest"
 }
+# ANCHOR_END: from_upstream
 
 mirror_one() {
     local upstream=$1 mirrored=$2 debian_ref=$3
@@ -173,6 +175,7 @@ mirror_one() {
     esac
 }
 
+# ANCHOR: lock_format
 write_lock() {
     local tmp
     tmp=$(mktemp "$CI_BASE_IMAGES_LOCK.XXXXXX")
@@ -188,6 +191,7 @@ write_lock() {
     } >"$tmp"
     mv "$tmp" "$CI_BASE_IMAGES_LOCK"
 }
+# ANCHOR_END: lock_format
 
 main() {
     local lines=() upstream arg mirrored recipe ref debian_ref="" debian_rebuilt=false changed=0

@@ -3,12 +3,14 @@
 
 use clap::{Parser, Subcommand};
 
+// ANCHOR: git_commit
 /// Git commit the binary was built from, given at build time through the
 /// `GIT_COMMIT` environment variable (a build argument in the image).
 pub const GIT_COMMIT: &str = match option_env!("GIT_COMMIT") {
     Some(commit) if !commit.is_empty() => commit,
     _ => "unknown",
 };
+// ANCHOR_END: git_commit
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
