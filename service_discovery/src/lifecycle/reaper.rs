@@ -43,6 +43,7 @@ impl Reaping {
     }
 }
 
+// ANCHOR: reap_loop
 /// Starts reaping in the background; `None` when reaping is disabled.
 pub fn start(reaping: Reaping) -> io::Result<Option<JoinHandle<()>>> {
     if reaping == Reaping::Disabled {
@@ -88,6 +89,7 @@ pub fn reap_exited_children() -> usize {
         }
     }
 }
+// ANCHOR_END: reap_loop
 
 fn describe(status: WaitStatus) -> String {
     if let Some(code) = status.exit_status() {

@@ -35,6 +35,7 @@ pub struct ShutdownSignals {
     interrupt: Signal,
 }
 
+// ANCHOR: handlers
 impl ShutdownSignals {
     /// Installs the handlers; from here on the signals no longer kill the
     /// process but are delivered to [`ShutdownSignals::recv`].
@@ -52,3 +53,4 @@ impl ShutdownSignals {
         }
     }
 }
+// ANCHOR_END: handlers
