@@ -41,6 +41,7 @@ targets=()
 registry=$CI_REGISTRY
 branch=""
 
+# ANCHOR: options
 parse_options() {
     local option
     OPTIND=1
@@ -61,6 +62,7 @@ parse_options() {
     ((${#targets[@]} > 0)) || targets=("$DEFAULT_TARGET")
     [[ -n $registry ]] || usage_error "-r needs a registry, such as localhost:5000"
 }
+# ANCHOR_END: options
 
 # The stages docker/Dockerfile defines, in order.
 dockerfile_stages() {
@@ -120,6 +122,7 @@ output_options() {
     fi
 }
 
+# ANCHOR: build_target
 build_target() {
     local target=$1 commit=$2 branch_tag=$3 name options=() tags=() iid_file image_id
     name=$(image_name "$target")
@@ -148,6 +151,7 @@ build_target() {
     rm -f "$iid_file"
     printf '%s %s %s\n' "$target" "$image_id" "${tags[*]}"
 }
+# ANCHOR_END: build_target
 
 main() {
     parse_options "$@"

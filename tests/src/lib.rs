@@ -5,8 +5,16 @@
 //! once per test run and ends the run with one clear line when it is not.
 
 pub mod base_images;
+pub mod build_log;
+pub mod build_script;
 pub mod buildx;
 pub mod container;
 pub mod host;
+pub mod image_config;
+pub mod image_fs;
+pub mod project_images;
+pub mod readme_flow;
 pub mod registry;
 pub mod repo;
+pub mod repo_copy;
+pub mod service_container;

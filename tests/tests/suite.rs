@@ -4,4 +4,9 @@
 
 mod suite {
     mod b6_base_images;
+    mod image_build_script;
+    mod image_dockerfile;
+    mod image_rebuilds;
+    mod image_runners;
+    mod image_stages;
 }

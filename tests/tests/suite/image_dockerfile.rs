@@ -1,0 +1,124 @@
+//! The Dockerfile's inputs and hygiene: what the build context holds
+//! (C3, P3) and hadolint's verdict with the project's reasoned settings.
+
+use std::time::Duration;
+
+use anyhow::{Context, Result, ensure};
+use integration_suite::buildx::{ImageBuild, unique_tag};
+use integration_suite::container::run_to_completion;
+use integration_suite::host::host;
+use integration_suite::project_images::build_turn;
+use integration_suite::repo::{repo_path, repo_root};
+
+const RUN_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Lists the build context exactly as the project's Dockerfile receives it
+/// (same root, same .dockerignore), without copying it into a layer.
+const CONTEXT_PROBE_DOCKERFILE: &str = r#"ARG RUNNER_IMAGE=debian:bookworm-slim
+FROM ${RUNNER_IMAGE}
+RUN --mount=type=bind,target=/context \
+    cd /context && find . -maxdepth 2 -not -name . | sort > /context-listing
+CMD ["cat", "/context-listing"]
+"#;
+
+#[tokio::test]
+async fn c3_build_context_holds_neither_git_nor_target_nor_unread_files() -> Result<()> {
+    let host = host().await;
+    // The probe's Dockerfile lives outside the context, as docker/Dockerfile
+    // is excluded from it.
+    let probe_dir = tempfile::tempdir()?;
+    std::fs::write(
+        probe_dir.path().join("Dockerfile"),
+        CONTEXT_PROBE_DOCKERFILE,
+    )?;
+    let probe = {
+        let _turn = build_turn().await;
+        ImageBuild::new(repo_root(), unique_tag("c3-context-probe"))
+            .dockerfile(probe_dir.path().join("Dockerfile"))
+            .build_arg("RUNNER_IMAGE", &host.base_images().runner.reference)
+            .run()
+            .await?
+    };
+    let output = run_to_completion(host.docker(), &probe.tag, None, RUN_TIMEOUT).await?;
+    ensure!(output.exit_code == 0, "probe failed: {}", output.stderr);
+    let listing: Vec<&str> = output
+        .stdout
+        .lines()
+        .map(|line| line.trim_start_matches("./"))
+        .collect();
+
+    for needed in [
+        "Cargo.toml",
+        "Cargo.lock",
+        "rust-toolchain.toml",
+        "service_discovery/Cargo.toml",
+        "service_discovery/src",
+    ] {
+        assert!(
+            listing.contains(&needed),
+            "{needed} missing from the context: {listing:#?}"
+        );
+    }
+    for excluded in [
+        ".git",
+        "target",
+        "tests/target",
+        "ci",
+        "docker",
+        "book",
+        ".dockerignore",
+    ] {
+        assert!(
+            !listing.contains(&excluded),
+            "{excluded} is in the build context"
+        );
+    }
+    Ok(())
+}
+
+#[test]
+fn hadolint_passes_and_every_ignored_rule_has_a_reason() -> Result<()> {
+    let install = std::process::Command::new(repo_path("ci/install_lint_tools.sh"))
+        .current_dir(repo_root())
+        .output()
+        .context("cannot run ci/install_lint_tools.sh")?;
+    ensure!(
+        install.status.success(),
+        "installing hadolint failed: {}",
+        String::from_utf8_lossy(&install.stderr)
+    );
+    let bin_dir = String::from_utf8(install.stdout)?.trim().to_owned();
+
+    let lint = std::process::Command::new(format!("{bin_dir}/hadolint"))
+        .args(["--config", ".hadolint.yaml", "docker/Dockerfile"])
+        .current_dir(repo_root())
+        .output()
+        .context("cannot run hadolint")?;
+    assert!(
+        lint.status.success(),
+        "hadolint found problems:\n{}{}",
+        String::from_utf8_lossy(&lint.stdout),
+        String::from_utf8_lossy(&lint.stderr)
+    );
+
+    // Every `- RULE` under `ignored:` follows a comment explaining it.
+    let config = std::fs::read_to_string(repo_path(".hadolint.yaml"))?;
+    let lines: Vec<&str> = config.lines().map(str::trim).collect();
+    let ignored_at = lines
+        .iter()
+        .position(|line| *line == "ignored:")
+        .context("no ignored: list")?;
+    let mut rules = 0;
+    for (index, line) in lines.iter().enumerate().skip(ignored_at + 1) {
+        let Some(rule) = line.strip_prefix("- ") else {
+            continue;
+        };
+        rules += 1;
+        assert!(
+            lines[index - 1].starts_with('#'),
+            "ignored rule {rule} has no comment saying why"
+        );
+    }
+    assert!(rules > 0, "the ignored: list is empty; drop it instead");
+    Ok(())
+}

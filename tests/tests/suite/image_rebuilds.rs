@@ -1,0 +1,190 @@
+//! Rebuilding after the repository changes, in a copy of it: a source edit
+//! reuses the dependency layer and ships the new code even when the edited
+//! sources carry old modification times (C1 and the stale-build guard); a
+//! new and a moved member crate leave the dependency layer working and the
+//! project-independent steps cached (M1, C2).
+
+use std::time::{Duration, SystemTime};
+
+use anyhow::{Context, Result, ensure};
+use integration_suite::build_log::{StepOutcome, step_outcome};
+use integration_suite::buildx::{BuiltImage, ImageBuild, unique_tag};
+use integration_suite::container::run_to_completion;
+use integration_suite::host::host;
+use integration_suite::project_images::{Target, build_turn, project_image};
+use integration_suite::repo_copy::RepoCopy;
+
+const RUN_TIMEOUT: Duration = Duration::from_secs(60);
+/// The line `service_discovery version` prints, as the source spells it.
+const VERSION_FORMAT: &str = r#"format!("service_discovery {VERSION} (commit {GIT_COMMIT})")"#;
+const CLI_SOURCE: &str = "service_discovery/src/cli.rs";
+/// Long before any build: what a fresh clone or an unpacked archive may carry.
+const OLD_MTIME_SECS: u64 = 978_307_200; // 2001-01-01
+
+/// Builds the runner from a copy of the repository, the way the scripts
+/// build the real one (pinned bases, optional CA secret).
+async fn build_runner(copy: &RepoCopy, name: &str) -> Result<BuiltImage> {
+    let host = host().await;
+    let mut build = ImageBuild::new(copy.path(), unique_tag(name))
+        .dockerfile(copy.join("docker/Dockerfile"))
+        .target(Target::Runner.stage())
+        .build_arg("GIT_COMMIT", name);
+    for (argument, value) in host.base_images().build_args() {
+        build = build.build_arg(argument, value);
+    }
+    let _turn = build_turn().await;
+    build.run().await
+}
+
+async fn version_of(image: &str) -> Result<String> {
+    let host = host().await;
+    let output = run_to_completion(host.docker(), image, Some(&["version"]), RUN_TIMEOUT).await?;
+    ensure!(
+        output.exit_code == 0,
+        "version failed ({}): {}",
+        output.exit_code,
+        output.stderr
+    );
+    Ok(output.stdout.trim_end().to_owned())
+}
+
+/// Replaces the version line's `format!` in the copy's CLI source.
+fn edit_version_line(copy: &RepoCopy, replacement: &str) -> Result<()> {
+    copy.edit(CLI_SOURCE, |text| {
+        ensure!(
+            text.contains(VERSION_FORMAT),
+            "{CLI_SOURCE} no longer contains {VERSION_FORMAT}: update this test"
+        );
+        Ok(text.replace(VERSION_FORMAT, replacement))
+    })
+}
+
+#[tokio::test]
+async fn c1_source_edit_reuses_the_dependency_layer_and_ships_the_new_code() -> Result<()> {
+    // The dependency layer of the unchanged repository is in the cache.
+    project_image(Target::Runner).await?;
+
+    let copy = RepoCopy::new()?;
+    let marker = format!("edited in run {}", std::process::id());
+    edit_version_line(
+        &copy,
+        &format!(r#"format!("service_discovery {{VERSION}} (commit {{GIT_COMMIT}}) {marker}")"#),
+    )?;
+    // Every source file older than the cached artifacts: cargo's mtime check
+    // alone would call a leftover placeholder binary fresh.
+    copy.set_all_modified(SystemTime::UNIX_EPOCH + Duration::from_secs(OLD_MTIME_SECS))?;
+
+    let image = build_runner(&copy, "c1-source-edit").await?;
+    assert_eq!(
+        step_outcome(&image.log, "builder", "COPY --from=planner")?,
+        StepOutcome::Cached
+    );
+    assert_eq!(
+        step_outcome(&image.log, "builder", "cargo chef cook")?,
+        StepOutcome::Cached
+    );
+    assert_eq!(
+        step_outcome(&image.log, "prod_compiled", "cargo build")?,
+        StepOutcome::Ran
+    );
+    assert_eq!(
+        version_of(&image.tag).await?,
+        format!("service_discovery 0.1.0 (commit c1-source-edit) {marker}")
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn m1_dependency_layer_follows_added_and_moved_member_crates() -> Result<()> {
+    project_image(Target::Runner).await?;
+
+    let copy = RepoCopy::new()?;
+    // A new member the service depends on, and the suite moved under crates/.
+    copy.write(
+        "crates/release_note/Cargo.toml",
+        "[package]\nname = \"release_note\"\nversion = \"0.1.0\"\nedition.workspace = true\npublish = false\n",
+    )?;
+    copy.write(
+        "crates/release_note/src/lib.rs",
+        "pub const NOTE: &str = \"built with a new member crate\";\n",
+    )?;
+    copy.rename("tests", "crates/integration_suite")?;
+    copy.edit("Cargo.toml", |text| {
+        let members = r#"members = ["service_discovery", "tests"]"#;
+        ensure!(
+            text.contains(members),
+            "the workspace members changed: update this test"
+        );
+        Ok(text.replace(
+            members,
+            r#"members = ["service_discovery", "crates/integration_suite", "crates/release_note"]"#,
+        ))
+    })?;
+    copy.edit("service_discovery/Cargo.toml", |text| {
+        let section = "[dependencies]\n";
+        ensure!(
+            text.contains(section),
+            "no [dependencies] in service_discovery/Cargo.toml"
+        );
+        Ok(text.replacen(
+            section,
+            "[dependencies]\nrelease_note = { path = \"../crates/release_note\" }\n",
+            1,
+        ))
+    })?;
+    edit_version_line(
+        &copy,
+        r#"format!("service_discovery {VERSION} (commit {GIT_COMMIT}) {}", release_note::NOTE)"#,
+    )?;
+    update_lockfile(&copy)?;
+
+    let image = build_runner(&copy, "m1-new-member").await?;
+    // Steps that do not depend on the project stay cached (C2); the recipe
+    // changed, so the dependencies are cooked again, from it alone.
+    for step in ["apt-get install", "cargo install cargo-chef"] {
+        assert_eq!(
+            step_outcome(&image.log, "toolchain", step)?,
+            StepOutcome::Cached,
+            "{step}"
+        );
+    }
+    assert_eq!(
+        step_outcome(&image.log, "builder", "cargo chef cook")?,
+        StepOutcome::Ran
+    );
+    assert_eq!(
+        version_of(&image.tag).await?,
+        "service_discovery 0.1.0 (commit m1-new-member) built with a new member crate"
+    );
+    Ok(())
+}
+
+/// Records the new member in the copy's Cargo.lock, changing nothing else
+/// (every other package is already locked and in the local cache).
+fn update_lockfile(copy: &RepoCopy) -> Result<()> {
+    let before = std::fs::read_to_string(copy.join("Cargo.lock"))?;
+    let output = std::process::Command::new("cargo")
+        .args(["metadata", "--offline", "--format-version", "1"])
+        .current_dir(copy.path())
+        .output()
+        .context("cannot run cargo metadata")?;
+    ensure!(
+        output.status.success(),
+        "cargo metadata failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let after = std::fs::read_to_string(copy.join("Cargo.lock"))?;
+    ensure!(
+        after.contains("name = \"release_note\""),
+        "Cargo.lock does not list the new member"
+    );
+    let removed: Vec<&str> = before
+        .lines()
+        .filter(|line| line.starts_with("checksum") && !after.contains(line))
+        .collect();
+    ensure!(
+        removed.is_empty(),
+        "updating the lockfile changed locked packages: {removed:?}"
+    );
+    Ok(())
+}
