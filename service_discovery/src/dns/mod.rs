@@ -8,6 +8,7 @@
 
 mod answer;
 mod handler;
+mod responder;
 mod zone;
 
 use std::future::Future;
@@ -18,6 +19,7 @@ use hickory_server::Server;
 
 pub use self::answer::ANSWER_TTL;
 use self::handler::Handler;
+pub use self::responder::Responder;
 pub use self::zone::{Target, Zone, ZoneError};
 use crate::storage::SharedStorage;
 
