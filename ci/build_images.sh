@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Builds the project's images from docker/Dockerfile with docker buildx.
 #
-# Usage: ci/build_images.sh [-l] [-p] [-t TARGET]... [-r REGISTRY] [-b BRANCH]
+# Usage: ci/build_images.sh [-l] [-p] [-t TARGET]... [-r REGISTRY] [-b BRANCH] [-c CACHE] [-n] [-s]
 #   -l           load the images into the local engine
 #   -p           push the images to REGISTRY
 #   -t TARGET    the Dockerfile stage to build; repeat for several (default: runner)
 #   -r REGISTRY  registry (and optional namespace) naming the images (default: localhost:5000)
 #   -b BRANCH    branch for the branch tag (default: the checked-out branch)
+#   -c CACHE     also export the cache of every stage (mode=max) to the repository CACHE, and read it back
+#   -n           refresh: rebuild every step from freshly pulled bases (--no-cache --pull), for OS fixes
+#   -s           stage by stage, the old way: the builder stage first, tagged builder-CHECKSUM, as a cache source
 #   -h           show this help
 #
 # Every image is tagged REGISTRY/IMAGE:COMMIT and REGISTRY/IMAGE:BRANCH, never
@@ -14,6 +17,16 @@
 # service_discovery-TARGET for the others. COMMIT gets a "-dirty" suffix when
 # the working tree has uncommitted changes. The branch tag and main serve as
 # cache sources; the inline cache is written into every image.
+# With -c, the cache of every stage goes to CACHE:TARGET-BRANCH, and
+# CACHE:TARGET-BRANCH and CACHE:TARGET-main are read: a machine with an empty
+# build cache then reuses the intermediate stages too, not only the image's
+# own layers (inline cache holds no more than those).
+# With -n nothing is read from any cache, so the OS packages and toolchain
+# are installed anew; what it builds becomes the cache of later builds.
+# With -s the builder stage is built on its own first and tagged
+# REGISTRY/IMAGE:builder-CHECKSUM, where CHECKSUM covers every Cargo.toml and
+# Cargo.lock; every later build reads it with --cache-from. This is how
+# caching worked before caches knew about stages; -c does it better.
 # Prints one line per image on stdout: TARGET IMAGE_ID TAG...
 set -euo pipefail
 CI_SCRIPT_NAME=build_images
@@ -24,9 +37,11 @@ DOCKERFILE="$CI_REPO_ROOT/docker/Dockerfile"
 IMAGE=service_discovery
 DEFAULT_TARGET=runner
 DEFAULT_BRANCH=main
+# The stage -s builds first and tags by the manifests' checksum.
+DEPENDENCY_STAGE=builder
 
 usage() {
-    sed -n '4,10s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+    sed -n '4,13s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
 }
 
 usage_error() {
@@ -40,18 +55,27 @@ push=false
 targets=()
 registry=$CI_REGISTRY
 branch=""
+cache_given=false
+cache_repo=""
+refresh=false
+by_stage=false
+# Set by -s: REGISTRY/IMAGE:builder-CHECKSUM.
+dependency_ref=""
 
 # ANCHOR: options
 parse_options() {
     local option
     OPTIND=1
-    while getopts ':lpt:r:b:h' option; do
+    while getopts ':lpt:r:b:c:nsh' option; do
         case $option in
             l) load=true ;;
             p) push=true ;;
             t) targets+=("$OPTARG") ;;
             r) registry=${OPTARG%/} ;;
             b) branch=$OPTARG ;;
+            c) cache_given=true cache_repo=${OPTARG%/} ;;
+            n) refresh=true ;;
+            s) by_stage=true ;;
             h) usage; exit 0 ;;
             :) usage_error "option -$OPTARG needs a value" ;;
             *) usage_error "unknown option -$OPTARG" ;;
@@ -61,6 +85,11 @@ parse_options() {
     (($# == 0)) || usage_error "unexpected argument $1"
     ((${#targets[@]} > 0)) || targets=("$DEFAULT_TARGET")
     [[ -n $registry ]] || usage_error "-r needs a registry, such as localhost:5000"
+    if $cache_given; then
+        [[ -n $cache_repo ]] || usage_error "-c needs a repository, such as localhost:5000/service_discovery-cache"
+        [[ ${cache_repo##*/} != *:* && $cache_repo != *@* ]] ||
+            usage_error "-c takes a repository without tag or digest (got $cache_repo): the script adds TARGET-BRANCH tags"
+    fi
 }
 # ANCHOR_END: options
 
@@ -122,23 +151,65 @@ output_options() {
     fi
 }
 
+# ANCHOR: cache_options
+# Where a build reads cached layers from and where it writes them.
+cache_options() {
+    # shellcheck disable=SC2178 # a nameref to the caller's array
+    local -n cache_out=$1
+    local target=$2 name=$3 branch_tag=$4 commit=$5
+    if $refresh; then
+        # Nothing comes from any cache and every base is fetched again, so
+        # OS packages and the toolchain are installed anew (C8).
+        cache_out+=(--no-cache --pull)
+    else
+        # Layers that hit are downloaded from the branch's last image or main's.
+        cache_out+=(--cache-from "type=registry,ref=$name:${branch_tag:-$DEFAULT_BRANCH}")
+        [[ $branch_tag == "$DEFAULT_BRANCH" ]] || cache_out+=(--cache-from "type=registry,ref=$name:$DEFAULT_BRANCH")
+        if [[ -n $cache_repo ]]; then
+            cache_out+=(--cache-from "type=registry,ref=$cache_repo:$(cache_tag "$target" "${branch_tag:-$DEFAULT_BRANCH}")")
+            [[ $branch_tag == "$DEFAULT_BRANCH" ]] ||
+                cache_out+=(--cache-from "type=registry,ref=$cache_repo:$(cache_tag "$target" "$DEFAULT_BRANCH")")
+        fi
+        [[ -z $dependency_ref ]] || cache_out+=(--cache-from "type=registry,ref=$dependency_ref")
+    fi
+    cache_out+=(--cache-to type=inline)
+    # mode=max: every stage's layers, not only those of the image (CI4).
+    [[ -z $cache_repo ]] ||
+        cache_out+=(--cache-to "type=registry,ref=$cache_repo:$(cache_tag "$target" "${branch_tag:-$commit}"),mode=max")
+}
+# ANCHOR_END: cache_options
+
+cache_tag() {
+    sanitise_tag "$1-$2"
+}
+
+# ANCHOR: manifests_checksum
+# The old way's name for the dependency image (-s): it changes exactly when
+# a manifest or the lockfile does, whatever else changes.
+# Every Cargo.toml counts, members or not: one too many only costs a new tag.
+manifests_checksum() {
+    local manifests=()
+    [[ -f $CI_REPO_ROOT/Cargo.lock ]] || ci_die "no Cargo.lock at the repository root: run cargo generate-lockfile and commit it"
+    mapfile -t manifests < <(cd "$CI_REPO_ROOT" &&
+        find . \( -name target -o -name .git \) -prune -o -name Cargo.toml -print | LC_ALL=C sort)
+    (cd "$CI_REPO_ROOT" && sha256sum Cargo.lock "${manifests[@]}") | sha256sum | cut -c1-16
+}
+# ANCHOR_END: manifests_checksum
+
 # ANCHOR: build_target
-build_target() {
-    local target=$1 commit=$2 branch_tag=$3 name options=() tags=() iid_file image_id
+# Builds one stage, tagged with every TAG given; prints TARGET IMAGE_ID TAG...
+build_image() {
+    local target=$1 commit=$2 branch_tag=$3
+    shift 3
+    local tags=("$@") name options=() tag iid_file image_id
     name=$(image_name "$target")
-    tags=("$name:$commit")
-    [[ -z $branch_tag ]] || tags+=("$name:$branch_tag")
 
     options=(--file "$DOCKERFILE" --target "$target" --build-arg "GIT_COMMIT=$commit")
     ci_build_args options
-    local tag
     for tag in "${tags[@]}"; do
         options+=(--tag "$tag")
     done
-    # Layers that hit are downloaded from the branch's last image or main's.
-    options+=(--cache-from "type=registry,ref=$name:${branch_tag:-$DEFAULT_BRANCH}")
-    [[ $branch_tag == "$DEFAULT_BRANCH" ]] || options+=(--cache-from "type=registry,ref=$name:$DEFAULT_BRANCH")
-    options+=(--cache-to type=inline)
+    cache_options options "$target" "$name" "$branch_tag" "$commit"
     output_options options
 
     iid_file=$(mktemp)
@@ -151,7 +222,32 @@ build_target() {
     rm -f "$iid_file"
     printf '%s %s %s\n' "$target" "$image_id" "${tags[*]}"
 }
+
+# A target's image, tagged with the commit and the branch.
+build_target() {
+    local target=$1 commit=$2 branch_tag=$3 name tags=()
+    name=$(image_name "$target")
+    tags=("$name:$commit")
+    [[ -z $branch_tag ]] || tags+=("$name:$branch_tag")
+    build_image "$target" "$commit" "$branch_tag" "${tags[@]}"
+}
 # ANCHOR_END: build_target
+
+# ANCHOR: by_stage
+# The old way (-s): the dependency stage is built, tagged by the manifests'
+# checksum and pushed on its own, so another machine finds it by name; it
+# also carries the commit and branch tags when it is one of the targets.
+build_dependency_stage() {
+    local commit=$1 branch_tag=$2 target tags=("$dependency_ref")
+    for target in "${targets[@]}"; do
+        [[ $target != "$DEPENDENCY_STAGE" ]] && continue
+        tags+=("$(image_name "$target"):$commit")
+        [[ -z $branch_tag ]] || tags+=("$(image_name "$target"):$branch_tag")
+        break
+    done
+    build_image "$DEPENDENCY_STAGE" "$commit" "$branch_tag" "${tags[@]}"
+}
+# ANCHOR_END: by_stage
 
 main() {
     parse_options "$@"
@@ -175,7 +271,16 @@ main() {
     fi
     $load || $push || ci_log "neither -l nor -p: the result stays in the build cache only"
 
+    if $by_stage; then
+        dependency_ref="$registry/$IMAGE:$DEPENDENCY_STAGE-$(manifests_checksum)"
+        ci_log "stage by stage: the $DEPENDENCY_STAGE stage is $dependency_ref"
+        $push || ci_log "without -p the $DEPENDENCY_STAGE image reaches no other machine"
+        build_dependency_stage "$commit" "$branch_tag"
+    fi
     for target in "${targets[@]}"; do
+        if $by_stage && [[ $target == "$DEPENDENCY_STAGE" ]]; then
+            continue
+        fi
         build_target "$target" "$commit" "$branch_tag"
     done
 }
