@@ -1,0 +1,296 @@
+//! A second, empty Docker Engine: what a new CI machine (or the project's
+//! engine after `docker builder prune -af` and removing every image) looks
+//! like, without wiping the build cache every other test relies on.
+//!
+//! It is a real `dockerd` with its own data and run directories, its own
+//! containerd, the containerd image store, and its own network bridge: it
+//! never touches the host's `docker0` or firewall rules. Build steps on it
+//! have no route out, which suits the tests that use it: they prove that
+//! nothing needs to run there because everything comes from a registry.
+//! Starting it needs root, like the engine itself.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail, ensure};
+use tempfile::TempDir;
+use tokio::process::Command;
+use tokio::sync::{Mutex, MutexGuard};
+
+const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
+const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(30);
+/// Its bridge's subnet: 10.199.N.0/24, N picked from the process id so two
+/// test runs on one host do not collide.
+const SUBNET_PREFIX: &str = "10.199";
+
+pub struct FreshEngine {
+    dir: TempDir,
+    process: Child,
+    bridge: String,
+    _turn: MutexGuard<'static, ()>,
+}
+
+/// The result of a `docker` command run against the fresh engine.
+pub struct CliOutput {
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl FreshEngine {
+    /// Starts an engine with no image and no build cache. One at a time per
+    /// test run: each holds a few hundred megabytes of pulled layers.
+    pub async fn start() -> Result<Self> {
+        static ONE_AT_A_TIME: Mutex<()> = Mutex::const_new(());
+        let turn = ONE_AT_A_TIME.lock().await;
+        ensure!(
+            is_root()?,
+            "a second Docker Engine needs root: run the suite as root (as CI does)"
+        );
+
+        let dir = tempfile::Builder::new()
+            .prefix("fresh-engine-")
+            .tempdir()
+            .context("cannot create a temporary directory")?;
+        let bridge = format!("sdfresh{}", std::process::id() % 100_000);
+        let subnet_byte = std::process::id() % 200 + 20;
+        create_bridge(&bridge, &format!("{SUBNET_PREFIX}.{subnet_byte}.1/24")).await?;
+
+        std::fs::write(
+            dir.path().join("daemon.json"),
+            r#"{"features":{"containerd-snapshotter":true}}"#,
+        )?;
+        let log = std::fs::File::create(dir.path().join("dockerd.log"))?;
+        let spawned = std::process::Command::new("dockerd")
+            .arg("--config-file")
+            .arg(dir.path().join("daemon.json"))
+            .arg("--data-root")
+            .arg(dir.path().join("data"))
+            .arg("--exec-root")
+            .arg(dir.path().join("exec"))
+            .arg("--pidfile")
+            .arg(dir.path().join("dockerd.pid"))
+            .arg("--host")
+            .arg(format!(
+                "unix://{}",
+                dir.path().join("docker.sock").display()
+            ))
+            // Its own bridge, and hands off the host's firewall and sysctls.
+            .args([
+                "--bridge",
+                &bridge,
+                "--iptables=false",
+                "--ip6tables=false",
+                "--ip-forward=false",
+                "--ip-masq=false",
+            ])
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .spawn();
+        let process = match spawned {
+            Ok(process) => process,
+            Err(error) => {
+                delete_bridge(&bridge);
+                bail!(
+                    "cannot start dockerd ({error}): install docker.io (ci/bootstrap_host.sh does)"
+                );
+            }
+        };
+        let engine = Self {
+            dir,
+            process,
+            bridge,
+            _turn: turn,
+        };
+        engine.wait_until_ready().await?;
+        Ok(engine)
+    }
+
+    /// The value of `DOCKER_HOST` that reaches this engine.
+    pub fn docker_host(&self) -> String {
+        format!("unix://{}", self.dir.path().join("docker.sock").display())
+    }
+
+    /// Runs `docker ARGS...` against this engine.
+    pub async fn docker(&self, args: &[&str]) -> Result<CliOutput> {
+        let output = Command::new("docker")
+            .args(args)
+            .env("DOCKER_HOST", self.docker_host())
+            .stdin(Stdio::null())
+            .output()
+            .await
+            .context("cannot run docker")?;
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        ensure!(
+            output.status.success(),
+            "docker {} on the fresh engine failed: {}",
+            args.join(" "),
+            stderr.trim()
+        );
+        Ok(CliOutput { stdout, stderr })
+    }
+
+    /// Empties the engine the way the issue describes a pruned daemon:
+    /// every build cache record and every image removed. Then checks that
+    /// nothing is left.
+    pub async fn prune_everything(&self) -> Result<()> {
+        self.docker(&["builder", "prune", "--all", "--force"])
+            .await?;
+        let images = self
+            .docker(&["image", "ls", "--all", "--quiet"])
+            .await?
+            .stdout;
+        let ids: Vec<&str> = images.split_whitespace().collect();
+        if !ids.is_empty() {
+            let mut args = vec!["image", "rm", "--force"];
+            args.extend(&ids);
+            self.docker(&args).await?;
+        }
+        ensure!(
+            self.image_count().await? == 0,
+            "images left after removing them all"
+        );
+        ensure!(
+            self.build_cache_records().await? == 0,
+            "build cache left after docker builder prune -af"
+        );
+        Ok(())
+    }
+
+    pub async fn image_count(&self) -> Result<usize> {
+        Ok(self
+            .docker(&["image", "ls", "--all", "--quiet"])
+            .await?
+            .stdout
+            .split_whitespace()
+            .count())
+    }
+
+    /// How many records the engine's build cache holds.
+    pub async fn build_cache_records(&self) -> Result<usize> {
+        let listing = self.docker(&["buildx", "du", "--verbose"]).await?.stdout;
+        Ok(listing
+            .lines()
+            .filter(|line| line.starts_with("ID:"))
+            .count())
+    }
+
+    async fn wait_until_ready(&self) -> Result<()> {
+        let started = Instant::now();
+        loop {
+            if self
+                .docker(&["version", "--format", "{{.Server.Version}}"])
+                .await
+                .is_ok()
+            {
+                return Ok(());
+            }
+            if started.elapsed() > STARTUP_TIMEOUT {
+                bail!(
+                    "the fresh engine did not answer within {}s; its log ends with:\n{}",
+                    STARTUP_TIMEOUT.as_secs(),
+                    self.log_tail()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+
+    fn log_tail(&self) -> String {
+        let log = std::fs::read_to_string(self.dir.path().join("dockerd.log")).unwrap_or_default();
+        let lines: Vec<&str> = log.lines().collect();
+        lines[lines.len().saturating_sub(15)..].join("\n")
+    }
+
+    /// Stops dockerd (which stops its containerd), unmounts anything left
+    /// under its directories and removes its bridge. Synchronous, for Drop.
+    fn stop(&mut self) {
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &self.process.id().to_string()])
+            .status();
+        let deadline = Instant::now() + SHUTDOWN_TIMEOUT;
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.process.try_wait() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        if let Ok(None) = self.process.try_wait() {
+            let _ = self.process.kill();
+            let _ = self.process.wait();
+        }
+        unmount_below(self.dir.path());
+        delete_bridge(&self.bridge);
+    }
+}
+
+impl Drop for FreshEngine {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn is_root() -> Result<bool> {
+    let status =
+        std::fs::read_to_string("/proc/self/status").context("cannot read /proc/self/status")?;
+    let effective = status
+        .lines()
+        .find_map(|line| line.strip_prefix("Uid:"))
+        .and_then(|ids| ids.split_whitespace().nth(1))
+        .context("no Uid line in /proc/self/status")?;
+    Ok(effective == "0")
+}
+
+async fn ip(args: &[&str]) -> Result<()> {
+    let output = Command::new("ip")
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .await
+        .context("cannot run ip (iproute2)")?;
+    ensure!(
+        output.status.success(),
+        "ip {} failed: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&output.stderr).trim()
+    );
+    Ok(())
+}
+
+async fn create_bridge(name: &str, address: &str) -> Result<()> {
+    // Left over by an interrupted run of this process id: start clean.
+    delete_bridge(name);
+    ip(&["link", "add", name, "type", "bridge"]).await?;
+    ip(&["addr", "add", address, "dev", name]).await?;
+    ip(&["link", "set", name, "up"]).await
+}
+
+fn delete_bridge(name: &str) {
+    let _ = std::process::Command::new("ip")
+        .args(["link", "delete", name, "type", "bridge"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+}
+
+/// Mounts dockerd or containerd may leave when stopped abruptly; the
+/// directory cannot be removed while they exist.
+fn unmount_below(dir: &Path) {
+    let mounts = std::fs::read_to_string("/proc/mounts").unwrap_or_default();
+    let mut points: Vec<PathBuf> = mounts
+        .lines()
+        .filter_map(|line| line.split_whitespace().nth(1))
+        .map(PathBuf::from)
+        .filter(|point| point.starts_with(dir))
+        .collect();
+    // Deepest first.
+    points.sort_by_key(|point| std::cmp::Reverse(point.components().count()));
+    for point in points {
+        let _ = std::process::Command::new("umount")
+            .arg("--lazy")
+            .arg(&point)
+            .status();
+    }
+}
