@@ -6,8 +6,8 @@ mod front_end_support;
 
 use dns_support::{DnsServer, TRANSPORTS, Transport};
 use front_end_support::{UnreachableStorage, name, seeded_storage};
-use hickory_server::proto::op::{Message, ResponseCode};
-use hickory_server::proto::rr::RecordType;
+use hickory_server::proto::op::{Edns, Message, MessageType, OpCode, Query, ResponseCode};
+use hickory_server::proto::rr::{Name, RecordType};
 use service_discovery::model::Endpoint;
 
 /// Answer records in zone-file form, sorted: easy to read in a failure.
@@ -312,4 +312,67 @@ async fn answers_return_as_soon_as_storage_does() {
     assert_eq!(query().await.response_code, ResponseCode::ServFail);
     storage.set_down(false);
     assert_eq!(query().await.response_code, ResponseCode::NXDomain);
+}
+
+/// Many endpoints do not fit one UDP datagram: the UDP reply is cut to the
+/// client's size with TC set, and TCP carries the whole answer.
+#[tokio::test]
+async fn large_answers_are_truncated_over_udp_and_complete_over_tcp() {
+    let storage = seeded_storage().await;
+    for i in 0..100u8 {
+        let endpoint = Endpoint {
+            service_name: name("webapp"),
+            ip: std::net::Ipv4Addr::new(10, 0, 1, i).into(),
+            tags: Vec::new(),
+        };
+        storage.register_endpoint(endpoint).await.unwrap();
+    }
+    let server = DnsServer::start(storage).await;
+
+    // Without EDNS a client can only take 512 bytes.
+    let mut query = Message::new(21, MessageType::Query, OpCode::Query);
+    query.add_query(Query::query(
+        Name::from_ascii("webapp.svc.cluster.local.").unwrap(),
+        RecordType::A,
+    ));
+    let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    socket
+        .send_to(&query.to_vec().unwrap(), server.addr)
+        .await
+        .unwrap();
+    let mut buffer = [0; 4096];
+    let len = tokio::time::timeout(std::time::Duration::from_secs(2), socket.recv(&mut buffer))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        len <= 512,
+        "UDP reply of {len} bytes to a client without EDNS"
+    );
+    let reply = Message::from_vec(&buffer[..len]).unwrap();
+    assert!(reply.truncation, "TC flag missing");
+    assert!(reply.answers.len() < 101);
+
+    // A client offering 4096 bytes still gets at most 1232, unfragmented.
+    let mut edns = Edns::new();
+    edns.set_max_payload(4096);
+    query.set_edns(edns);
+    socket
+        .send_to(&query.to_vec().unwrap(), server.addr)
+        .await
+        .unwrap();
+    let len = tokio::time::timeout(std::time::Duration::from_secs(2), socket.recv(&mut buffer))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(len <= 1232, "UDP reply of {len} bytes");
+    let reply = Message::from_vec(&buffer[..len]).unwrap();
+    assert!(reply.truncation, "TC flag missing");
+    assert_eq!(reply.edns.map(|e| e.max_payload()), Some(1232));
+
+    let whole = server
+        .query(Transport::Tcp, "webapp.svc.cluster.local.", RecordType::A)
+        .await;
+    assert!(!whole.truncation);
+    assert_eq!(whole.answers.len(), 101);
 }

@@ -16,8 +16,12 @@ use crate::storage::SharedStorage;
 
 /// The only EDNS version there is (RFC 6891); higher ones get BADVERS.
 const EDNS_VERSION: u8 = 0;
-/// Largest UDP answer we offer to send, the value DNS Flag Day 2020 settled on.
+/// Largest UDP reply, whatever a client offers to receive: the size DNS
+/// Flag Day 2020 settled on to avoid IP fragmentation. Larger answers are
+/// truncated (TC) and the client retries over TCP.
 const EDNS_MAX_PAYLOAD: u16 = 1232;
+/// What every DNS client can receive over UDP (RFC 1035).
+const MIN_PAYLOAD: u16 = 512;
 
 pub struct Handler {
     storage: SharedStorage,
@@ -71,9 +75,10 @@ impl RequestHandler for Handler {
         request: &Request,
         mut response_handle: R,
     ) -> ResponseInfo {
-        let response_edns = request.edns.as_ref().map(|_| {
+        // hickory sizes UDP replies by the OPT record of the response.
+        let response_edns = request.edns.as_ref().map(|asked| {
             let mut edns = Edns::new();
-            edns.set_max_payload(EDNS_MAX_PAYLOAD)
+            edns.set_max_payload(asked.max_payload().clamp(MIN_PAYLOAD, EDNS_MAX_PAYLOAD))
                 .set_version(EDNS_VERSION);
             edns
         });
