@@ -88,31 +88,35 @@ impl RequestHandler for Handler {
         }
         let mut metadata = Metadata::response_from_request(&request.metadata);
 
-        let outcome = self.outcome(request).await;
-        let no_records: &[Record] = &[];
-        let mut answers = no_records;
-        let mut authority = no_records;
-        let owned_answers;
-        match outcome {
-            Err(code) => metadata.response_code = code,
+        let (answers, negative) = match self.outcome(request).await {
+            Err(code) => {
+                metadata.response_code = code;
+                (Vec::new(), false)
+            }
             Ok(Outcome::Answer(records)) => {
                 metadata.authoritative = true;
-                owned_answers = records;
-                answers = &owned_answers;
-                if answers.is_empty() {
-                    authority = std::slice::from_ref(self.zone.soa());
-                }
+                let no_data = records.is_empty();
+                (records, no_data)
             }
             Ok(Outcome::NxDomain) => {
                 metadata.authoritative = true;
                 metadata.response_code = ResponseCode::NXDomain;
-                authority = std::slice::from_ref(self.zone.soa());
+                (Vec::new(), true)
             }
-            Ok(Outcome::Refused) => metadata.response_code = ResponseCode::Refused,
-            Ok(Outcome::ServFail) => metadata.response_code = ResponseCode::ServFail,
-        }
-
-        let response = builder.build(metadata, answers, no_records, authority, no_records);
+            Ok(Outcome::Refused) => {
+                metadata.response_code = ResponseCode::Refused;
+                (Vec::new(), false)
+            }
+            Ok(Outcome::ServFail) => {
+                metadata.response_code = ResponseCode::ServFail;
+                (Vec::new(), false)
+            }
+        };
+        // Negative answers carry the zone's SOA: its MINIMUM tells resolvers
+        // how long they may cache the absence (RFC 2308).
+        let soa = negative.then(|| self.zone.soa());
+        let none = std::iter::empty::<&Record>;
+        let response = builder.build(metadata, &answers, none(), soa, none());
         match response_handle.send_response(response).await {
             Ok(info) => info,
             Err(error) => {
