@@ -5,19 +5,21 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use tokio_util::sync::CancellationToken;
 
 use crate::admin::{self, Admin};
-use crate::config::Config;
+use crate::config::{Config, DatabaseConfig};
 use crate::lifecycle::control_socket::ControlSocket;
 use crate::lifecycle::reaper::{self, Reaping};
 use crate::lifecycle::shutdown::{self, Outcome, ServerTasks, ShutdownPlan};
 use crate::lifecycle::signals::ShutdownSignals;
 use crate::lifecycle::{InFlight, Readiness};
 use crate::logging::LogControl;
-use crate::storage::{MemoryStorage, SharedStorage};
+use crate::storage::postgres::{self, migrate};
+use crate::storage::{MemoryStorage, PostgresStorage, SharedStorage};
 use crate::{dns, grpc, http, listeners};
 
 /// Where a started instance can be reached; with port 0 in the
@@ -43,14 +45,41 @@ pub struct Running {
     control: tokio::task::JoinHandle<()>,
 }
 
+/// PostgreSQL when `DB_HOST` is set, memory otherwise. Opening connects to
+/// nothing: an unreachable database shows in readiness, not as a failed start.
 pub fn open_storage(config: &Config) -> SharedStorage {
-    if let Some(db) = &config.database {
-        tracing::warn!(
-            host = %db.host,
-            "DB_HOST is set, but this build stores data in memory only"
-        );
+    match &config.database {
+        Some(db) => Arc::new(PostgresStorage::open(db)),
+        None => Arc::new(MemoryStorage::new()),
     }
-    Arc::new(MemoryStorage::new())
+}
+
+/// How long `migrate` keeps trying to reach a database that is not up yet,
+/// as a job started next to it would find it.
+const MIGRATE_CONNECT_WINDOW: Duration = Duration::from_secs(30);
+
+/// `migrate`: applies the pending migrations and logs what it did.
+pub async fn migrate(db: &DatabaseConfig) -> Result<(), String> {
+    let give_up = tokio::time::Instant::now() + MIGRATE_CONNECT_WINDOW;
+    let mut client = loop {
+        match postgres::connect_once(db).await {
+            Ok(client) => break client,
+            Err(failure) if failure.retryable && tokio::time::Instant::now() < give_up => {
+                tracing::warn!(error = %failure.message, "database not reachable yet, retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            Err(failure) => return Err(failure.message),
+        }
+    };
+    let report = migrate::run(&mut client)
+        .await
+        .map_err(|err| err.to_string())?;
+    tracing::info!(
+        applied = ?report.applied,
+        version = report.version,
+        "schema up to date"
+    );
+    Ok(())
 }
 
 /// Binds everything first, so that a port in use or an unwritable

@@ -29,8 +29,11 @@ Environment (default in brackets):
   SHUTDOWN_TIMEOUT     seconds a shutdown may take at most [8]
   REAP_ZOMBIES         reap orphans: auto (when PID 1), on or off [auto]
   ENABLE_DEBUG_ROUTES  add GET /debug/sleep?ms=N, for tests [false]
-  DB_HOST, DB_PORT, DB_USER, DB_NAME, DB_PASSWORD, DB_PASSWORD_FILE
-                       PostgreSQL settings, checked; this build stores in memory";
+  DB_HOST              PostgreSQL host; unset stores in memory [unset]
+  DB_PORT, DB_USER, DB_NAME
+                       PostgreSQL port, user and database [5432, discovery, discovery]
+  DB_PASSWORD, DB_PASSWORD_FILE
+                       PostgreSQL password, or a file holding it (a secret)";
 
 /// Service registry answering over HTTP, gRPC and DNS
 #[derive(Debug, Parser)]
@@ -57,6 +60,8 @@ pub enum Command {
     Ping,
     /// Print the version and the git commit it was built from
     Version,
+    /// Bring the PostgreSQL schema up to date and exit; safe to run from several replicas at once
+    Migrate,
 }
 
 impl Cli {

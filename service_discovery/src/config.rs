@@ -8,7 +8,7 @@
 use std::ffi::OsString;
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::logging::LogLevel;
@@ -40,7 +40,8 @@ pub struct Config {
     /// Adds `GET /debug/sleep?ms=N`, a deliberately slow request that the
     /// shutdown tests keep in flight. Off unless asked for.
     pub debug_routes: bool,
-    /// Recorded for the PostgreSQL backend; `None` means the in-memory store.
+    /// The PostgreSQL backend's settings; `None` (no `DB_HOST`) means the
+    /// in-memory store.
     pub database: Option<DatabaseConfig>,
 }
 
@@ -62,6 +63,8 @@ pub struct DatabaseConfig {
     pub port: u16,
     pub user: String,
     pub name: String,
+    /// `DB_PASSWORD`, or the content of `DB_PASSWORD_FILE` (read when the
+    /// configuration is parsed, so an unreadable secret stops the start).
     pub password: Option<String>,
     pub password_file: Option<PathBuf>,
 }
@@ -157,8 +160,21 @@ fn database_config(vars: &Vars<'_>) -> Result<Option<DatabaseConfig>, ConfigErro
     let port = vars.parse("DB_PORT", 5432, parse_port)?;
     let user = vars.parse("DB_USER", "discovery".into(), parse_text)?;
     let name = vars.parse("DB_NAME", "discovery".into(), parse_text)?;
-    let password = vars.parse_optional("DB_PASSWORD", parse_text)?;
     let password_file = vars.parse_optional("DB_PASSWORD_FILE", |raw| Ok(PathBuf::from(raw)))?;
+    let password = match vars.parse_optional("DB_PASSWORD", parse_text)? {
+        Some(_) if password_file.is_some() => {
+            return Err(ConfigError {
+                variable: "DB_PASSWORD",
+                value: "[redacted]".into(),
+                expected: "set DB_PASSWORD or DB_PASSWORD_FILE, not both".into(),
+            });
+        }
+        Some(password) => Some(password),
+        None => password_file
+            .as_deref()
+            .map(read_password_file)
+            .transpose()?,
+    };
     Ok(host.map(|host| DatabaseConfig {
         host,
         port,
@@ -167,6 +183,28 @@ fn database_config(vars: &Vars<'_>) -> Result<Option<DatabaseConfig>, ConfigErro
         password,
         password_file,
     }))
+}
+
+/// Reads a Docker or Kubernetes secret; the line break editors and `echo`
+/// leave at the end is not part of the password.
+fn read_password_file(path: &Path) -> Result<String, ConfigError> {
+    let fail = |expected: String| ConfigError {
+        variable: "DB_PASSWORD_FILE",
+        value: path.display().to_string(),
+        expected,
+    };
+    let content = std::fs::read_to_string(path).map_err(|err| {
+        fail(format!(
+            "expected a readable file holding the password ({err})"
+        ))
+    })?;
+    let password = content.trim_end_matches(['\n', '\r']);
+    if password.is_empty() {
+        return Err(fail(
+            "expected a file holding the password, not an empty one".into(),
+        ));
+    }
+    Ok(password.to_owned())
 }
 
 /// What a parser says when it refuses a value; becomes `ConfigError::expected`.
@@ -384,6 +422,46 @@ mod tests {
             assert!(line.contains(hint), "{variable}: {line}");
             assert!(!line.contains('\n'));
         }
+    }
+
+    #[test]
+    fn the_password_comes_from_a_file_without_its_line_break() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("db_password");
+        std::fs::write(&file, "s3cret\n").unwrap();
+        let config = config_with(&[
+            ("DB_HOST", "db"),
+            ("DB_PASSWORD_FILE", file.to_str().unwrap()),
+        ])
+        .unwrap();
+        let db = config.database.unwrap();
+        assert_eq!(db.password.as_deref(), Some("s3cret"));
+        assert_eq!(db.password_file.as_deref(), Some(file.as_path()));
+    }
+
+    #[test]
+    fn password_file_errors_say_what_to_fix() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("missing");
+        let empty = dir.path().join("empty");
+        std::fs::write(&empty, "\n").unwrap();
+        for (file, hint) in [(&missing, "readable file"), (&empty, "not an empty one")] {
+            let err = config_with(&[("DB_PASSWORD_FILE", file.to_str().unwrap())]).unwrap_err();
+            assert_eq!(err.variable, "DB_PASSWORD_FILE");
+            assert!(err.to_string().contains(hint), "{err}");
+        }
+        let file = dir.path().join("db_password");
+        std::fs::write(&file, "s3cret").unwrap();
+        let err = config_with(&[
+            ("DB_PASSWORD", "other"),
+            ("DB_PASSWORD_FILE", file.to_str().unwrap()),
+        ])
+        .unwrap_err();
+        assert!(err.to_string().contains("not both"), "{err}");
+        assert!(
+            !err.to_string().contains("other"),
+            "the password stays out: {err}"
+        );
     }
 
     #[test]

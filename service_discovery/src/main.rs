@@ -18,6 +18,7 @@ fn main() -> ExitCode {
         Command::RemoteConsole => with_control_socket(client::remote_console, || ()),
         Command::Foreground => serve(false),
         Command::Console => serve(true),
+        Command::Migrate => migrate(),
     }
 }
 
@@ -58,6 +59,37 @@ fn serve(with_console: bool) -> ExitCode {
     // The console may still be blocked reading the terminal: don't wait for it.
     runtime.shutdown_timeout(Duration::from_millis(100));
     std::process::exit(code)
+}
+
+fn migrate() -> ExitCode {
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(err) => return config_error(&err),
+    };
+    let Some(database) = config.database else {
+        eprintln!(
+            "service_discovery: migrate needs a database: set DB_HOST (and DB_USER, DB_NAME, DB_PASSWORD or DB_PASSWORD_FILE)"
+        );
+        return ExitCode::from(2);
+    };
+    let _log = logging::init(config.logger_level);
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("service_discovery: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(app::migrate(&database)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("service_discovery: migrate: {err}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 fn config_error(err: &config::ConfigError) -> ExitCode {

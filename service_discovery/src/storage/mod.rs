@@ -2,11 +2,15 @@
 //! backend directly, so the same HTTP, gRPC and DNS code runs on memory and
 //! PostgreSQL alike, and one contract suite checks every backend.
 
+#[cfg(any(test, feature = "storage-contract"))]
+pub mod contract;
 mod memory;
+pub mod postgres;
 
 use std::sync::Arc;
 
 pub use memory::MemoryStorage;
+pub use postgres::PostgresStorage;
 
 use crate::model::{Endpoint, NamedPorts, Service, ServiceId, ServiceName};
 
