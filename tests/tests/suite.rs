@@ -4,6 +4,11 @@
 
 mod suite {
     mod b6_base_images;
+    mod book_browser;
+    mod book_claims;
+    mod book_doctest;
+    mod book_links;
+    mod book_render;
     mod image_build_script;
     mod image_dockerfile;
     mod image_rebuilds;
