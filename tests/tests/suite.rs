@@ -9,12 +9,12 @@ mod suite {
     mod book_doctest;
     mod book_links;
     mod book_render;
+    mod ci_dockerfile_cb;
+    mod ci_drift;
+    mod ci_validators;
     mod image_build_script;
     mod image_dockerfile;
     mod image_rebuilds;
     mod image_runners;
     mod image_stages;
-    mod postgres_migrations;
-    mod postgres_schema;
-    mod postgres_storage_contract;
 }

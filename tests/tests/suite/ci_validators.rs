@@ -1,0 +1,119 @@
+//! The Dockerfiles and CI definitions pass their validators, at the
+//! versions `ci/install_ci_validators.sh` pins. Each validator is first
+//! shown a broken file of the same kind, so a validator that checks nothing
+//! cannot pass these tests.
+
+use anyhow::Result;
+use integration_suite::ci_definitions::{
+    CIRCLECI_CONFIG, CLOUDBUILD_CONFIG, github_workflows, relative,
+};
+use integration_suite::validators::{Verdict, validate, validate_in};
+
+/// Fails with the validator's findings unless it passed.
+fn assert_passed(what: &str, verdict: &Verdict) {
+    assert!(verdict.passed, "{what} failed:\n{}", verdict.output);
+}
+
+/// Fails unless the validator rejected the file and its findings mention `finding`.
+fn assert_rejected(what: &str, verdict: &Verdict, finding: &str) {
+    assert!(
+        !verdict.passed,
+        "{what} accepted a broken file:\n{}",
+        verdict.output
+    );
+    assert!(
+        verdict.output.contains(finding),
+        "{what} said:\n{}",
+        verdict.output
+    );
+}
+
+#[tokio::test]
+async fn ci3_hadolint_passes_both_dockerfiles() -> Result<()> {
+    let broken = tempfile::tempdir()?;
+    std::fs::write(
+        broken.path().join("Dockerfile"),
+        "FROM debian:bookworm-slim\nRUN cd /tmp && touch x\n",
+    )?;
+    let verdict = validate_in(broken.path(), "hadolint", &["Dockerfile"]).await?;
+    assert_rejected("hadolint", &verdict, "DL3003");
+
+    // Run from the root, so both pick up the project's .hadolint.yaml.
+    for dockerfile in ["docker/Dockerfile", "ci/Dockerfile.cb"] {
+        assert_passed(dockerfile, &validate("hadolint", &[dockerfile]).await?);
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn ci_circleci_cloudbuild_and_workflows_match_their_schemas() -> Result<()> {
+    let broken = tempfile::tempdir()?;
+    std::fs::write(
+        broken.path().join("cloudbuild.yaml"),
+        "steps:\n  - image: x\n",
+    )?;
+    let verdict = validate_in(
+        broken.path(),
+        "check-jsonschema",
+        &["--builtin-schema", "vendor.cloudbuild", "cloudbuild.yaml"],
+    )
+    .await?;
+    assert_rejected("check-jsonschema", &verdict, "cloudbuild.yaml");
+
+    let mut checks = vec![
+        ("vendor.circle-ci", CIRCLECI_CONFIG.to_owned()),
+        ("vendor.cloudbuild", CLOUDBUILD_CONFIG.to_owned()),
+    ];
+    let workflows = github_workflows()?;
+    assert!(!workflows.is_empty(), "no GitHub workflows found");
+    checks.extend(
+        workflows
+            .iter()
+            .map(|path| ("vendor.github-workflows", relative(path))),
+    );
+    for (schema, file) in checks {
+        let verdict = validate("check-jsonschema", &["--builtin-schema", schema, &file]).await?;
+        assert_passed(&format!("{file} against {schema}"), &verdict);
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn ci_actionlint_passes_the_workflows() -> Result<()> {
+    let broken = tempfile::tempdir()?;
+    let workflows = broken.path().join(".github/workflows");
+    std::fs::create_dir_all(&workflows)?;
+    std::fs::write(
+        workflows.join("broken.yml"),
+        "on: push\njobs:\n  build:\n    needs: [tests]\n    runs-on: ubuntu-24.04\n    steps:\n      - run: echo\n",
+    )?;
+    let verdict = validate_in(
+        broken.path(),
+        "actionlint",
+        &[".github/workflows/broken.yml"],
+    )
+    .await?;
+    assert_rejected("actionlint", &verdict, "tests");
+
+    // The run: scripts are checked with shellcheck too, when it is installed.
+    let workflows: Vec<String> = github_workflows()?
+        .iter()
+        .map(|path| relative(path))
+        .collect();
+    assert!(!workflows.is_empty(), "no GitHub workflows found");
+    let arguments: Vec<&str> = workflows.iter().map(String::as_str).collect();
+    assert_passed("actionlint", &validate("actionlint", &arguments).await?);
+    Ok(())
+}
+
+#[tokio::test]
+async fn ci_yamllint_passes_every_yaml_file() -> Result<()> {
+    let broken = tempfile::tempdir()?;
+    std::fs::write(broken.path().join("broken.yml"), "key: 1\nkey: 2\n")?;
+    let verdict = validate_in(broken.path(), "yamllint", &["--strict", "broken.yml"]).await?;
+    assert_rejected("yamllint", &verdict, "duplication of key");
+
+    // Every YAML file of the repository, with the committed .yamllint.yaml.
+    assert_passed("yamllint", &validate("yamllint", &["--strict", "."]).await?);
+    Ok(())
+}
