@@ -17,4 +17,7 @@ mod suite {
     mod image_rebuilds;
     mod image_runners;
     mod image_stages;
+    mod postgres_migrations;
+    mod postgres_schema;
+    mod postgres_storage_contract;
 }
