@@ -19,6 +19,17 @@ if [[ ${1:-} != postgres ]]; then
     exec "$@"
 fi
 
+# POSTGRES_PASSWORD_FILE: the password from a file (a Docker or Kubernetes
+# secret), as the official image allows. Read before dropping to the
+# postgres user, who may not be allowed to read it.
+if [[ -n ${POSTGRES_PASSWORD_FILE:-} ]]; then
+    [[ -z ${POSTGRES_PASSWORD:-} ]] || fail "both POSTGRES_PASSWORD and POSTGRES_PASSWORD_FILE are set: set only one"
+    [[ -r $POSTGRES_PASSWORD_FILE ]] || fail "POSTGRES_PASSWORD_FILE=$POSTGRES_PASSWORD_FILE is not a readable file"
+    POSTGRES_PASSWORD=$(<"$POSTGRES_PASSWORD_FILE")
+    export POSTGRES_PASSWORD
+    unset POSTGRES_PASSWORD_FILE
+fi
+
 # Started as root: prepare the directories, then drop to the postgres user.
 if [[ $(id -u) == 0 ]]; then
     mkdir -p "$PGDATA"

@@ -1,6 +1,6 @@
 # Offline equivalent of the official postgres:15-bookworm image, built from
 # the mirrored Debian base and Debian's own postgresql-15 package. It honours
-# the same interface: POSTGRES_USER, POSTGRES_PASSWORD, POSTGRES_DB,
+# the same interface: POSTGRES_USER, POSTGRES_PASSWORD (or _FILE), POSTGRES_DB,
 # POSTGRES_HOST_AUTH_METHOD, PGDATA, /docker-entrypoint-initdb.d, port 5432.
 ARG DEBIAN_IMAGE=debian:bookworm-slim
 FROM ${DEBIAN_IMAGE}
