@@ -130,6 +130,16 @@ async fn registrations_over_http_are_answered_over_grpc_and_dns() {
         };
         assert_eq!(ip.to_string(), "127.0.0.1");
     }
+
+    let library_lines: Vec<_> = service
+        .log_lines()
+        .into_iter()
+        .filter(|l| l["target"].as_str().is_some_and(|t| t.starts_with("hickory")))
+        .collect();
+    assert!(
+        library_lines.is_empty(),
+        "DNS queries must not log a line each at info level: {library_lines:?}"
+    );
 }
 
 #[tokio::test]
