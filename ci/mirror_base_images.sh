@@ -12,7 +12,9 @@
 #
 # Warm runs take about a second: an image is skipped when the registry holds
 # its tag at exactly the digest the lock pins, from the same source and the
-# same recipe (ci/base-images/*, host toolchain).
+# same recipe (ci/base-images/*, host toolchain). Without a lock (a fresh
+# clone), an offline image the registry already holds for the same recipe
+# is adopted rather than rebuilt.
 set -euo pipefail
 CI_SCRIPT_NAME=mirror_base_images
 # shellcheck source=ci/lib.sh
@@ -38,7 +40,7 @@ for arg in "$@"; do
         --offline) mode=offline ;;
         --from-upstream) mode=upstream ;;
         --refresh) refresh=true ;;
-        -h | --help) sed -n '2,14s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
+        -h | --help) sed -n '2,17s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
         *) usage_error "unknown option $arg" ;;
     esac
 done
@@ -161,6 +163,58 @@ from_upstream() {
 }
 # ANCHOR_END: from_upstream
 
+# The registry remembers which recipe built each offline image through a
+# second tag, <tag>-<recipe>. A clone that has no lock yet (a fresh checkout,
+# a CI run) adopts that image instead of building it again: debootstrap is
+# not reproducible, so a rebuild would change the digest and turn every
+# build cache keyed on it cold.
+recipe_tag() {
+    printf '%s-%s' "$1" "$2"
+}
+
+# Points TAG of REPO at the manifest DIGEST, byte for byte (a copy through
+# imagetools would wrap a single manifest in a new index: a new digest).
+registry_tag_digest() {
+    local repo=$1 digest=$2 tag=$3 manifest media_type
+    manifest=$(mktemp)
+    # shellcheck disable=SC2064 # the path is fixed now, on purpose
+    trap "rm -f '$manifest'; trap - RETURN" RETURN
+    media_type=$(curl -fsS --max-time 10 -D - -o "$manifest" \
+        -H 'Accept: application/vnd.oci.image.index.v1+json' \
+        -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
+        -H 'Accept: application/vnd.docker.distribution.manifest.list.v2+json' \
+        -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
+        "http://$CI_REGISTRY/v2/$repo/manifests/$digest" |
+        tr -d '\r' | awk 'tolower($1) == "content-type:" { print $2 }') ||
+        ci_die "could not read $repo@$digest from $CI_REGISTRY: see the registry log"
+    curl -fsS --max-time 10 -X PUT -H "Content-Type: $media_type" --data-binary "@$manifest" \
+        "http://$CI_REGISTRY/v2/$repo/manifests/$tag" >/dev/null ||
+        ci_die "could not tag $repo@$digest as $tag in $CI_REGISTRY: see the registry log"
+}
+
+# Records which recipe built the pinned image REF (mirrored@digest).
+remember_recipe() {
+    local ref=$1 recipe=$2 name=${1%@*} digest=${1##*@} repo tag
+    [[ $mode == offline ]] || return 0
+    name=${name#"$CI_REGISTRY"/}
+    repo=${name%:*} tag=${name##*:}
+    [[ "$(ci_registry_digest "$CI_REGISTRY/$repo:$(recipe_tag "$tag" "$recipe")")" == "$digest" ]] && return 0
+    registry_tag_digest "$repo" "$digest" "$(recipe_tag "$tag" "$recipe")"
+}
+
+# Prints mirrored@digest of the image the registry holds for this recipe,
+# re-pointing the plain tag at it; fails when there is none.
+adopt_from_registry() {
+    local mirrored=$1 recipe=$2 name repo tag digest
+    [[ $mode == offline ]] || return 1
+    name=${mirrored#"$CI_REGISTRY"/}
+    repo=${name%:*} tag=${name##*:}
+    digest=$(ci_registry_digest "$mirrored-$recipe")
+    [[ $digest == sha256:* ]] || return 1
+    [[ "$(ci_registry_digest "$mirrored")" == "$digest" ]] || registry_tag_digest "$repo" "$digest" "$tag"
+    printf '%s@%s' "$mirrored" "$digest"
+}
+
 mirror_one() {
     local upstream=$1 mirrored=$2 debian_ref=$3
     if [[ $mode == upstream ]]; then
@@ -203,12 +257,16 @@ main() {
             is_up_to_date "$upstream" "$mirrored" "$recipe"; then
             ref=$(locked_field "$upstream" 2)
             ci_log "$upstream: up to date ($ref)"
+        elif ! $refresh && ! $debian_rebuilt && ref=$(adopt_from_registry "$mirrored" "$recipe"); then
+            ci_log "$upstream: the registry already holds it for this recipe ($ref)"
+            changed=$((changed + 1))
         else
             ref=$(mirror_one "$upstream" "$mirrored" "$debian_ref")
             ci_log "$upstream: mirrored as $ref"
             changed=$((changed + 1))
             [[ $upstream == debian:* ]] && debian_rebuilt=true
         fi
+        remember_recipe "$ref" "$recipe"
         [[ $upstream == debian:* ]] && debian_ref=$ref
         lines+=("$upstream $ref $mode $recipe")
     done < <(ci_base_images)

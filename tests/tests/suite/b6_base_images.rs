@@ -183,3 +183,32 @@ impl Drop for LocalTag {
             .status();
     }
 }
+
+/// A fresh clone has no lock (it is specific to the host), yet must not
+/// rebuild the offline bases: a rebuild would change their digests and turn
+/// every build cache keyed on them cold. The registry remembers which recipe
+/// built each image, and the mirror script adopts it.
+#[tokio::test]
+async fn b6_fresh_clone_adopts_the_mirrored_bases_without_rebuilding() -> Result<()> {
+    let host = host().await;
+    let clone_lock = tempfile::tempdir()?;
+    let lock_path = clone_lock.path().join("base-images.lock");
+
+    let output = std::process::Command::new(host.repo_root().join("ci/mirror_base_images.sh"))
+        .arg("--offline")
+        .env("CI_BASE_IMAGES_LOCK", &lock_path)
+        .output()?;
+    let log = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "mirror failed: {log}");
+    assert!(
+        !log.contains("building "),
+        "a base image was rebuilt instead of adopted: {log}"
+    );
+
+    let adopted = integration_suite::base_images::BaseImages::load(&lock_path)?;
+    let pinned = host.base_images();
+    assert_eq!(adopted.rust.reference, pinned.rust.reference);
+    assert_eq!(adopted.runner.reference, pinned.runner.reference);
+    assert_eq!(adopted.postgres.reference, pinned.postgres.reference);
+    Ok(())
+}
