@@ -124,6 +124,32 @@ impl ImageBuild {
             log,
         })
     }
+
+    /// Runs a build that must fail and returns its whole log, for tests
+    /// that check why it failed (a failure of [`ImageBuild::run`] shows
+    /// only the end of the log).
+    pub async fn run_expecting_failure(self) -> Result<String> {
+        let iid_dir = tempfile::tempdir().context("cannot create a temporary directory")?;
+        let output = Command::new("docker")
+            .args(self.command_args(&iid_dir.path().join("image-id")))
+            .stdin(Stdio::null())
+            .output()
+            .await
+            .context("cannot run docker buildx build")?;
+        if output.status.success() {
+            // Built after all: the tag must not stay behind.
+            drop(BuiltImage {
+                tag: self.tag.clone(),
+                id: String::new(),
+                log: String::new(),
+            });
+            bail!(
+                "docker buildx build of {} succeeded although it should have failed",
+                self.tag
+            );
+        }
+        Ok(String::from_utf8_lossy(&output.stderr).into_owned())
+    }
 }
 
 /// An image a test built. Its tag is removed when the value is dropped, so

@@ -56,12 +56,17 @@ impl FixtureServer {
             id: id.trim().to_owned(),
             port: 0,
         };
-        let published = docker(&[
+        let published = match docker(&[
             "port".into(),
             server.id.clone(),
             spec.container_port.clone(),
         ])
-        .await?;
+        .await
+        {
+            Ok(published) => published,
+            // Usually the server exited at once: its logs say why.
+            Err(error) => bail!("{error:#}; the server's logs:\n{}", server.logs().await),
+        };
         server.port = published
             .lines()
             .find_map(|line| line.strip_prefix("127.0.0.1:"))

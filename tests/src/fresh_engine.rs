@@ -5,9 +5,11 @@
 //! It is a real `dockerd` with its own data and run directories, its own
 //! containerd, the containerd image store, and its own network bridge: it
 //! never touches the host's `docker0` or firewall rules. Build steps on it
-//! have no route out, which suits the tests that use it: they prove that
-//! nothing needs to run there because everything comes from a registry.
-//! Starting it needs root, like the engine itself.
+//! reach nothing but their bridge: a routing rule answers anything else
+//! with "network unreachable" at once, so a step that should have come from
+//! a cache fails fast instead of downloading. That suits the tests that use
+//! it: they prove nothing needs to run there because everything comes from
+//! a registry. Starting it needs root, like the engine itself.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
@@ -23,11 +25,13 @@ const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(30);
 /// Its bridge's subnet: 10.199.N.0/24, N picked from the process id so two
 /// test runs on one host do not collide.
 const SUBNET_PREFIX: &str = "10.199";
+/// Before the main routing table (32766), after the local one (0).
+const RULE_PRIORITY: &str = "1999";
 
 pub struct FreshEngine {
     dir: TempDir,
     process: Child,
-    bridge: String,
+    network: IsolatedBridge,
     _turn: MutexGuard<'static, ()>,
 }
 
@@ -52,9 +56,7 @@ impl FreshEngine {
             .prefix("fresh-engine-")
             .tempdir()
             .context("cannot create a temporary directory")?;
-        let bridge = format!("sdfresh{}", std::process::id() % 100_000);
-        let subnet_byte = std::process::id() % 200 + 20;
-        create_bridge(&bridge, &format!("{SUBNET_PREFIX}.{subnet_byte}.1/24")).await?;
+        let network = IsolatedBridge::create().await?;
 
         std::fs::write(
             dir.path().join("daemon.json"),
@@ -78,7 +80,7 @@ impl FreshEngine {
             // Its own bridge, and hands off the host's firewall and sysctls.
             .args([
                 "--bridge",
-                &bridge,
+                &network.name,
                 "--iptables=false",
                 "--ip6tables=false",
                 "--ip-forward=false",
@@ -88,19 +90,16 @@ impl FreshEngine {
             .stdout(log.try_clone()?)
             .stderr(log)
             .spawn();
-        let process = match spawned {
-            Ok(process) => process,
-            Err(error) => {
-                delete_bridge(&bridge);
-                bail!(
-                    "cannot start dockerd ({error}): install docker.io (ci/bootstrap_host.sh does)"
-                );
-            }
-        };
+        // On failure `network` is dropped, which removes it.
+        let process = spawned.map_err(|error| {
+            anyhow::anyhow!(
+                "cannot start dockerd ({error}): install docker.io (ci/bootstrap_host.sh does)"
+            )
+        })?;
         let engine = Self {
             dir,
             process,
-            bridge,
+            network,
             _turn: turn,
         };
         engine.wait_until_ready().await?;
@@ -222,7 +221,7 @@ impl FreshEngine {
             let _ = self.process.wait();
         }
         unmount_below(self.dir.path());
-        delete_bridge(&self.bridge);
+        self.network.remove();
     }
 }
 
@@ -259,20 +258,85 @@ async fn ip(args: &[&str]) -> Result<()> {
     Ok(())
 }
 
-async fn create_bridge(name: &str, address: &str) -> Result<()> {
-    // Left over by an interrupted run of this process id: start clean.
-    delete_bridge(name);
-    ip(&["link", "add", name, "type", "bridge"]).await?;
-    ip(&["addr", "add", address, "dev", name]).await?;
-    ip(&["link", "set", name, "up"]).await
+/// The fresh engine's bridge: its own subnet, and a routing rule that
+/// makes everything beyond it unreachable for packets coming from it.
+struct IsolatedBridge {
+    name: String,
+    table: String,
+    removed: bool,
 }
 
-fn delete_bridge(name: &str) {
-    let _ = std::process::Command::new("ip")
-        .args(["link", "delete", name, "type", "bridge"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status();
+impl Drop for IsolatedBridge {
+    fn drop(&mut self) {
+        self.remove();
+    }
+}
+
+impl IsolatedBridge {
+    /// Names and numbers come from the process id, so two test runs on one
+    /// host do not collide; leftovers of an interrupted run are replaced.
+    async fn create() -> Result<Self> {
+        let id = std::process::id();
+        let mut bridge = Self {
+            name: format!("sdfresh{}", id % 100_000),
+            table: (20_000 + id % 10_000).to_string(),
+            removed: false,
+        };
+        bridge.remove();
+        bridge.removed = false;
+        let address = format!("{SUBNET_PREFIX}.{}.1/24", id % 200 + 20);
+        ip(&["link", "add", &bridge.name, "type", "bridge"]).await?;
+        ip(&["addr", "add", &address, "dev", &bridge.name]).await?;
+        ip(&[
+            "route",
+            "add",
+            "unreachable",
+            "default",
+            "table",
+            &bridge.table,
+        ])
+        .await?;
+        ip(&[
+            "rule",
+            "add",
+            "iif",
+            &bridge.name,
+            "priority",
+            RULE_PRIORITY,
+            "table",
+            &bridge.table,
+        ])
+        .await?;
+        ip(&["link", "set", &bridge.name, "up"]).await?;
+        Ok(bridge)
+    }
+
+    fn remove(&mut self) {
+        if self.removed {
+            return;
+        }
+        for args in [
+            vec![
+                "rule",
+                "delete",
+                "iif",
+                &self.name,
+                "priority",
+                RULE_PRIORITY,
+                "table",
+                &self.table,
+            ],
+            vec!["route", "flush", "table", &self.table],
+            vec!["link", "delete", &self.name, "type", "bridge"],
+        ] {
+            let _ = std::process::Command::new("ip")
+                .args(args)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+        }
+        self.removed = true;
+    }
 }
 
 /// Mounts dockerd or containerd may leave when stopped abruptly; the

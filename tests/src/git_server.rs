@@ -13,6 +13,7 @@ use tokio::process::Command;
 use crate::buildx::BuiltImage;
 use crate::fixture_files::{copy_tree, fixture_path};
 use crate::fixture_server::{FixtureServer, ServerSpec, build_server_image};
+use crate::leak_scan::random_secret;
 
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
 /// The account the server lets in, and where its repositories live.
@@ -235,6 +236,9 @@ impl GitServer {
                 .map(|arg| (*arg).to_owned())
                 .collect::<Vec<String>>()
         };
+        // A message of its own makes the commit id unique, so a build never
+        // finds it in a download cache filled by another test.
+        let message = format!("First version ({})", random_secret("publication-")?);
         for args in [
             git(&["init", "--quiet", "--initial-branch=main"]),
             git(&["add", "--all"]),
@@ -246,7 +250,7 @@ impl GitServer {
                 "commit",
                 "--quiet",
                 "--message",
-                "First version",
+                &message,
             ]),
         ] {
             let args: Vec<&str> = args.iter().map(String::as_str).collect();

@@ -130,11 +130,15 @@ impl LeakScanner {
     pub fn scan_blob(&self, place: &str, reader: impl Read) -> Result<ScanReport> {
         let (head, reader) = peek(reader, 512)?;
         if head.starts_with(&[0x1f, 0x8b]) {
-            return self.scan_blob(
-                place,
-                flate2::read::MultiGzDecoder::new(Cursor::new(head).chain(reader)),
-            );
+            let decoded = flate2::read::MultiGzDecoder::new(Cursor::new(head).chain(reader));
+            let (head, decoded) = peek(decoded, 512)?;
+            return self.scan_decoded(place, head, decoded);
         }
+        self.scan_decoded(place, head, reader)
+    }
+
+    /// A blob's first bytes (`head`, to tell what it is) and the rest.
+    fn scan_decoded(&self, place: &str, head: Vec<u8>, reader: impl Read) -> Result<ScanReport> {
         if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
             bail!("{place} is zstd-compressed, which this scanner does not read");
         }
@@ -169,50 +173,58 @@ impl LeakScanner {
         Ok(report)
     }
 
-    /// Searches an image in an engine (`docker_host`, or the default one):
-    /// every blob of `docker save`, plus `docker history` and `docker image
-    /// inspect` as the engine prints them.
-    pub async fn scan_local_image(
+    /// Searches images in an engine (`docker_host`, or the default one):
+    /// every blob of one `docker save` of them all (a layer the images
+    /// share is searched once), plus `docker history` and `docker image
+    /// inspect` of each as the engine prints them.
+    pub async fn scan_local_images(
         &self,
-        image: &str,
+        images: &[&str],
         docker_host: Option<&str>,
     ) -> Result<ScanReport> {
-        let mut report = self.scan_saved_image(image, docker_host).await?;
-        for (what, args) in [
-            (
-                "docker history",
-                vec!["history", "--no-trunc", "--format", "{{json .}}", image],
-            ),
-            ("docker image inspect", vec!["image", "inspect", image]),
-        ] {
-            let text = docker_output(&args, docker_host).await?;
-            report.absorb(self.scan_bytes(&format!("{what} {image}"), text.as_bytes()));
+        let mut report = self.scan_saved_images(images, docker_host).await?;
+        for image in images {
+            for (what, args) in [
+                (
+                    "docker history",
+                    vec!["history", "--no-trunc", "--format", "{{json .}}", image],
+                ),
+                ("docker image inspect", vec!["image", "inspect", image]),
+            ] {
+                let text = docker_output(&args, docker_host).await?;
+                report.absorb(self.scan_bytes(&format!("{what} {image}"), text.as_bytes()));
+            }
         }
         Ok(report)
     }
 
-    async fn scan_saved_image(&self, image: &str, docker_host: Option<&str>) -> Result<ScanReport> {
+    async fn scan_saved_images(
+        &self,
+        images: &[&str],
+        docker_host: Option<&str>,
+    ) -> Result<ScanReport> {
         let mut command = std::process::Command::new("docker");
         command
-            .args(["save", image])
+            .arg("save")
+            .args(images)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         if let Some(host) = docker_host {
             command.env("DOCKER_HOST", host);
         }
-        let image = image.to_owned();
+        let names = images.join(" ");
         let scanner = self.clone_for_thread();
         tokio::task::spawn_blocking(move || -> Result<ScanReport> {
             let mut child = command.spawn().context("cannot run docker save")?;
             let stdout = child.stdout.take().context("docker save has no stdout")?;
-            let scanned = scanner.scan_archive_members(&format!("saved {image}"), stdout);
+            let scanned = scanner.scan_archive_members("docker save", stdout);
             let output = child
                 .wait_with_output()
                 .context("docker save did not finish")?;
             if !output.status.success() {
                 bail!(
-                    "docker save {image} failed: {}",
+                    "docker save {names} failed: {}",
                     String::from_utf8_lossy(&output.stderr).trim()
                 );
             }

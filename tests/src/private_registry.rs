@@ -17,6 +17,7 @@ use tokio::process::Command;
 use crate::buildx::BuiltImage;
 use crate::fixture_files::fixture_path;
 use crate::fixture_server::{FixtureServer, ServerSpec, build_server_image};
+use crate::leak_scan::random_secret;
 
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
 /// The name the fixture projects give the registry in `.cargo/config.toml`.
@@ -25,6 +26,8 @@ pub const REGISTRY_NAME: &str = "acme";
 pub struct PrivateRegistry {
     /// Index and crates, mounted into the server.
     content: TempDir,
+    /// The path below which this registry's files are served.
+    instance: String,
     token: String,
     server: FixtureServer,
     _image: BuiltImage,
@@ -46,7 +49,11 @@ impl PrivateRegistry {
         let content = tempfile::Builder::new()
             .prefix("private-registry-")
             .tempdir()?;
-        let root = content.path().join("srv");
+        // Every registry gets a path of its own, so cargo's download caches
+        // (keyed by the index URL) never mix two registries that happen to
+        // get the same port.
+        let instance = random_secret("registry-")?;
+        let root = content.path().join("srv").join(&instance);
         std::fs::create_dir_all(root.join("index"))?;
         std::fs::create_dir_all(root.join("crates"))?;
         let template = std::fs::read_to_string(fixture_path("private_deps/registry/nginx.conf"))?;
@@ -67,21 +74,22 @@ impl PrivateRegistry {
                     content.path().join("nginx.conf"),
                     "/etc/nginx/registry.conf".into(),
                 ),
-                (root.clone(), "/srv/registry".into()),
+                (content.path().join("srv"), "/srv/registry".into()),
             ],
         })
         .await?;
         let registry = Self {
             content,
+            instance,
             token: token.to_owned(),
             server,
             _image: image,
         };
         // The download URL names the published port, known only now.
-        let config = json!({ "dl": format!("{}/crates/{{crate}}/{{crate}}-{{version}}.crate", registry.base_url()), "auth-required": true });
+        let config = json!({ "dl": format!("{}/crates/{{crate}}/{{crate}}-{{version}}.crate", registry.url()), "auth-required": true });
         std::fs::write(root.join("index/config.json"), config.to_string())?;
         let client = reqwest::Client::new();
-        let url = format!("{}/index/config.json", registry.base_url());
+        let url = format!("{}/index/config.json", registry.url());
         registry
             .server
             .wait_until(READY_TIMEOUT, || {
@@ -101,13 +109,14 @@ impl PrivateRegistry {
         Ok(registry)
     }
 
-    pub fn base_url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.server.port)
+    /// Where the registry's index and crates are served from.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/{}", self.server.port, self.instance)
     }
 
-    /// The index URL cargo takes: `sparse+http://127.0.0.1:PORT/index/`.
+    /// The index URL cargo takes: `sparse+http://127.0.0.1:PORT/NAME/index/`.
     pub fn index_url(&self) -> String {
-        format!("sparse+{}/index/", self.base_url())
+        format!("sparse+{}/index/", self.url())
     }
 
     /// The `.cargo/config.toml` a project needs to use the registry: its
@@ -144,7 +153,7 @@ impl PrivateRegistry {
             .map(|byte| format!("{byte:02x}"))
             .collect();
 
-        let root = self.content.path().join("srv");
+        let root = self.content.path().join("srv").join(&self.instance);
         let crate_path = root.join(format!("crates/{name}/{name}-{version}.crate"));
         std::fs::create_dir_all(crate_path.parent().expect("a crate path has a parent"))?;
         std::fs::write(&crate_path, &bytes)?;

@@ -19,11 +19,7 @@ pub fn append_comment(copy: &RepoCopy, file: &str, text: &str) -> Result<()> {
 /// `Cargo.lock`, leaving every other locked version as it was. The lockfile
 /// update asks the crates.io index, as `cargo add` would.
 pub fn add_dependency(copy: &RepoCopy, manifest: &str, name: &str, version: &str) -> Result<()> {
-    copy.edit(manifest, |text| {
-        let section = "[dependencies]\n";
-        ensure!(text.contains(section), "no [dependencies] in {manifest}");
-        Ok(text.replacen(section, &format!("{section}{name} = \"={version}\"\n"), 1))
-    })?;
+    add_dependency_line(copy, manifest, name, version)?;
     let before = std::fs::read_to_string(copy.join("Cargo.lock"))?;
     let output = std::process::Command::new("cargo")
         .args(["metadata", "--format-version", "1"])
@@ -44,6 +40,20 @@ pub fn add_dependency(copy: &RepoCopy, manifest: &str, name: &str, version: &str
         );
     }
     Ok(())
+}
+
+/// Adds `name = "=version"` to a member's `[dependencies]`, and nothing else.
+pub fn add_dependency_line(
+    copy: &RepoCopy,
+    manifest: &str,
+    name: &str,
+    version: &str,
+) -> Result<()> {
+    copy.edit(manifest, |text| {
+        let section = "[dependencies]\n";
+        ensure!(text.contains(section), "no [dependencies] in {manifest}");
+        Ok(text.replacen(section, &format!("{section}{name} = \"={version}\"\n"), 1))
+    })
 }
 
 /// Names of the packages `after` locks and `before` does not.

@@ -9,9 +9,10 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use tokio::process::Command;
 
+use crate::base_images::LOCK_FILE;
 use crate::build_progress::BuildProgress;
 use crate::build_script::{BUILD_SCRIPT, ScriptImage, parse_images};
-use crate::repo::repo_root;
+use crate::repo::{repo_path, repo_root};
 
 /// How many lines of the log a failure shows.
 const FAILURE_LOG_LINES: usize = 30;
@@ -82,12 +83,17 @@ impl ScriptBuild {
         Self::in_repo(repo_root(), args)
     }
 
-    /// The script of a copy of the repository (it builds that copy).
+    /// The script of a copy of the repository (it builds that copy), with
+    /// the repository's base image pins: they are specific to the host and
+    /// not part of any copy.
     pub fn in_repo<S: AsRef<str>>(root: &Path, args: &[S]) -> Self {
         Self {
             root: root.to_owned(),
             args: args.iter().map(|arg| arg.as_ref().to_owned()).collect(),
-            env: Vec::new(),
+            env: vec![(
+                "CI_BASE_IMAGES_LOCK".to_owned(),
+                repo_path(LOCK_FILE).display().to_string(),
+            )],
         }
     }
 

@@ -1,0 +1,104 @@
+//! A `docker` command that records how it is called and builds nothing,
+//! placed first on `PATH` for a script under test: what the script asks
+//! buildx to do (the options each flag turns into) is checked in
+//! milliseconds, while other tests run the same script for real.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use tempfile::TempDir;
+
+/// Answers `docker info`, writes an image id where `--iidfile` asks, and
+/// appends every invocation's arguments, one per line, to the record file,
+/// followed by an end marker.
+const SCRIPT: &str = r#"#!/usr/bin/env bash
+record=${RECORDED_DOCKER_LOG:?}
+{ printf '%s\n' "$@"; printf '%s\n' '--end-of-call--'; } >>"$record"
+while (($# > 0)); do
+    if [[ $1 == --iidfile ]]; then
+        printf 'sha256:%064d' 0 >"$2"
+    fi
+    shift
+done
+"#;
+
+const END_OF_CALL: &str = "--end-of-call--";
+
+pub struct RecordedDocker {
+    dir: TempDir,
+}
+
+impl RecordedDocker {
+    pub fn new() -> Result<Self> {
+        let dir = tempfile::Builder::new()
+            .prefix("recorded-docker-")
+            .tempdir()?;
+        let program = dir.path().join("bin/docker");
+        std::fs::create_dir_all(program.parent().expect("bin/docker has a parent"))?;
+        std::fs::write(&program, SCRIPT)?;
+        let mut permissions = std::fs::metadata(&program)?.permissions();
+        std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
+        std::fs::set_permissions(&program, permissions)?;
+        Ok(Self { dir })
+    }
+
+    /// `PATH` with the recording `docker` first.
+    pub fn path_variable(&self) -> String {
+        let rest = std::env::var("PATH").unwrap_or_default();
+        format!("{}:{rest}", self.dir.path().join("bin").display())
+    }
+
+    /// Where the calls are recorded (`RECORDED_DOCKER_LOG`).
+    pub fn record_file(&self) -> PathBuf {
+        self.dir.path().join("calls")
+    }
+
+    /// Every call so far, each as its list of arguments.
+    pub fn calls(&self) -> Result<Vec<Vec<String>>> {
+        read_calls(&self.record_file())
+    }
+
+    /// The calls of `docker buildx build`.
+    pub fn builds(&self) -> Result<Vec<Vec<String>>> {
+        Ok(self
+            .calls()?
+            .into_iter()
+            .filter(|call| call.len() > 1 && call[0] == "buildx" && call[1] == "build")
+            .collect())
+    }
+}
+
+fn read_calls(file: &Path) -> Result<Vec<Vec<String>>> {
+    let text = std::fs::read_to_string(file).unwrap_or_default();
+    let mut calls = Vec::new();
+    let mut current = Vec::new();
+    for line in text.lines() {
+        if line == END_OF_CALL {
+            calls.push(std::mem::take(&mut current));
+        } else {
+            current.push(line.to_owned());
+        }
+    }
+    Ok(calls)
+}
+
+/// The values a build call gives an option, e.g. every `--cache-from`.
+pub fn option_values<'a>(call: &'a [String], option: &str) -> Vec<&'a str> {
+    call.windows(2)
+        .filter(|pair| pair[0] == option)
+        .map(|pair| pair[1].as_str())
+        .collect()
+}
+
+/// Whether a build call carries a switch, e.g. `--no-cache`.
+pub fn has_switch(call: &[String], switch: &str) -> bool {
+    call.iter().any(|argument| argument == switch)
+}
+
+/// The stage a build call targets.
+pub fn target_of(call: &[String]) -> Result<&str> {
+    option_values(call, "--target")
+        .first()
+        .copied()
+        .context("a build call without --target")
+}
