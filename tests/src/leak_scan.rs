@@ -222,13 +222,16 @@ impl LeakScanner {
             let output = child
                 .wait_with_output()
                 .context("docker save did not finish")?;
+            // A scan that stopped early closes the pipe under docker save:
+            // its own error is the one that explains.
+            let scanned = scanned?;
             if !output.status.success() {
                 bail!(
                     "docker save {names} failed: {}",
                     String::from_utf8_lossy(&output.stderr).trim()
                 );
             }
-            scanned
+            Ok(scanned)
         })
         .await
         .context("the scan thread panicked")?
@@ -249,6 +252,10 @@ impl LeakScanner {
             let member = format!("{place}: {}", String::from_utf8_lossy(&entry.path_bytes()));
             report.absorb(self.scan_blob(&member, entry)?);
         }
+        // The archive's end marker may be followed by padding, which the
+        // writer must be able to write.
+        std::io::copy(&mut archive.into_inner(), &mut std::io::sink())
+            .with_context(|| format!("reading the end of {place}"))?;
         if report.documents == 0 {
             bail!("{place} held no blobs at all");
         }

@@ -21,4 +21,6 @@ mod suite {
     mod postgres_migrations;
     mod postgres_schema;
     mod postgres_storage_contract;
+    mod private_deps_git_ssh;
+    mod private_deps_registry;
 }
