@@ -17,10 +17,10 @@
 # service_discovery-TARGET for the others. COMMIT gets a "-dirty" suffix when
 # the working tree has uncommitted changes. The branch tag and main serve as
 # cache sources; the inline cache is written into every image.
-# With -c, the cache of every stage goes to CACHE:TARGET-BRANCH, and
-# CACHE:TARGET-BRANCH and CACHE:TARGET-main are read: a machine with an empty
-# build cache then reuses the intermediate stages too, not only the image's
-# own layers (inline cache holds no more than those).
+# With -c, the cache of every stage goes to CACHE:TARGET-BRANCH, and a build
+# reads its own target's and the runner's, of BRANCH and of main: a machine
+# with an empty build cache then reuses the intermediate stages too, not only
+# the image's own layers (inline cache holds no more than those).
 # With -n nothing is read from any cache, so the OS packages and toolchain
 # are installed anew; what it builds becomes the cache of later builds.
 # With -s the builder stage is built on its own first and tagged
@@ -165,10 +165,16 @@ cache_options() {
         # Layers that hit are downloaded from the branch's last image or main's.
         cache_out+=(--cache-from "type=registry,ref=$name:${branch_tag:-$DEFAULT_BRANCH}")
         [[ $branch_tag == "$DEFAULT_BRANCH" ]] || cache_out+=(--cache-from "type=registry,ref=$name:$DEFAULT_BRANCH")
+        # The full caches of this target and of the runner, which every
+        # pipeline builds, so e.g. a tester build on a new machine finds the
+        # toolchain stage there.
         if [[ -n $cache_repo ]]; then
-            cache_out+=(--cache-from "type=registry,ref=$cache_repo:$(cache_tag "$target" "${branch_tag:-$DEFAULT_BRANCH}")")
-            [[ $branch_tag == "$DEFAULT_BRANCH" ]] ||
-                cache_out+=(--cache-from "type=registry,ref=$cache_repo:$(cache_tag "$target" "$DEFAULT_BRANCH")")
+            local source_target source_branch
+            for source_target in $(printf '%s\n' "$target" "$DEFAULT_TARGET" | awk '!seen[$0]++'); do
+                for source_branch in $(printf '%s\n' "${branch_tag:-$DEFAULT_BRANCH}" "$DEFAULT_BRANCH" | awk '!seen[$0]++'); do
+                    cache_out+=(--cache-from "type=registry,ref=$cache_repo:$(cache_tag "$source_target" "$source_branch")")
+                done
+            done
         fi
         [[ -z $dependency_ref ]] || cache_out+=(--cache-from "type=registry,ref=$dependency_ref")
     fi
