@@ -23,6 +23,9 @@ fn check_links(dir: &Path) -> Result<LinkCheck> {
             "--format",
             "detailed",
         ])
+        // mdBook's 404 page links the site root ("/"): the rendered book is it.
+        .arg("--root-dir")
+        .arg(dir.canonicalize()?)
         .arg(dir)
         .env("NO_COLOR", "1")
         .output()
