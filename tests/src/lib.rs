@@ -12,6 +12,7 @@ pub mod build_script;
 pub mod buildah;
 pub mod buildx;
 pub mod ci_definitions;
+pub mod compose_project;
 pub mod container;
 pub mod dockerfile;
 pub mod dockerfile_cb;

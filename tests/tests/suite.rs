@@ -13,12 +13,14 @@ mod suite {
     mod ci_dockerfile_cb;
     mod ci_drift;
     mod ci_validators;
+    mod compose_stack;
     mod image_build_script;
     mod image_dockerfile;
     mod image_rebuilds;
     mod image_runners;
     mod image_stages;
     mod postgres_migrations;
+    mod postgres_outage;
     mod postgres_schema;
     mod postgres_storage_contract;
     mod private_deps_git_ssh;
