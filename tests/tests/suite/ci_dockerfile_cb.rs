@@ -134,30 +134,44 @@ async fn ci3_buildah_rebuild_from_an_empty_store_takes_every_layer_from_the_regi
     );
 
     // The first build either built a layer and pushed it to the cache, or
-    // found it there from an earlier run with the same inputs.
+    // found it there from an earlier run with the same inputs. buildah
+    // leaves some steps out of the cache (a COPY --from of a stage it has
+    // just rebuilt); those are cheap and listed on failure.
     let first_steps = cached_steps(&first.log);
-    assert!(
-        first_steps.len() > 10,
-        "too few steps parsed:\n{}",
-        first.log
-    );
-    for step in &first_steps {
-        assert!(
+    let in_cache: Vec<&str> = first_steps
+        .iter()
+        .filter(|step| {
             matches!(
                 step.source,
                 LayerSource::BuiltAndPushed | LayerSource::PulledFromRegistryCache
-            ),
-            "the registry cache was not used for {step:?}"
+            )
+        })
+        .map(|step| step.heading.as_str())
+        .collect();
+    assert!(
+        in_cache.len() > 10,
+        "too few steps in the registry cache:\n{}",
+        first.log
+    );
+    for compile_step in ["cargo chef cook", "cargo build --release"] {
+        assert!(
+            in_cache
+                .iter()
+                .any(|heading| heading.contains(compile_step)),
+            "the step running {compile_step} is not in the registry cache: {first_steps:#?}"
         );
     }
+    // From an empty store, every one of them comes from the registry.
     let second_steps = cached_steps(&second.log);
-    assert_eq!(second_steps.len(), first_steps.len());
-    for step in &second_steps {
+    for heading in &in_cache {
+        let step = second_steps
+            .iter()
+            .find(|step| step.heading == *heading)
+            .with_context(|| format!("the rebuild has no step {heading}"))?;
         assert_eq!(
             step.source,
             LayerSource::PulledFromRegistryCache,
-            "{}",
-            step.heading
+            "{heading}"
         );
     }
     assert!(
