@@ -121,7 +121,10 @@ async fn ci_yamllint_passes_every_yaml_file() -> Result<()> {
 #[tokio::test]
 async fn compose_file_matches_the_compose_specification() -> Result<()> {
     let broken = tempfile::tempdir()?;
-    std::fs::write(broken.path().join("compose.yaml"), "services:\n  db:\n    ports: 5432\n")?;
+    std::fs::write(
+        broken.path().join("compose.yaml"),
+        "services:\n  db:\n    ports: 5432\n",
+    )?;
     let verdict = validate_in(
         broken.path(),
         "check-jsonschema",
@@ -132,7 +135,11 @@ async fn compose_file_matches_the_compose_specification() -> Result<()> {
 
     let verdict = validate(
         "check-jsonschema",
-        &["--builtin-schema", "vendor.compose-spec", "docker/compose.yaml"],
+        &[
+            "--builtin-schema",
+            "vendor.compose-spec",
+            "docker/compose.yaml",
+        ],
     )
     .await?;
     assert_passed("docker/compose.yaml against vendor.compose-spec", &verdict);
