@@ -54,6 +54,15 @@ impl MirroredPostgres {
         Self { name, tag, env }
     }
 
+    /// Sets (or, with `None`, removes) one of the image's settings.
+    pub fn with_setting(mut self, name: &str, value: Option<&str>) -> Self {
+        match value {
+            Some(value) => self.env.insert(name.to_owned(), value.to_owned()),
+            None => self.env.remove(name),
+        };
+        self
+    }
+
     /// A container request publishing 5432 on 127.0.0.1, labelled as the
     /// suite's; further settings go through [`ImageExt`].
     pub fn request(self) -> ContainerRequest<Self> {

@@ -19,6 +19,7 @@ mod suite {
     mod image_rebuilds;
     mod image_runners;
     mod image_stages;
+    mod postgres_image_contract;
     mod postgres_migrations;
     mod postgres_outage;
     mod postgres_schema;
