@@ -99,3 +99,39 @@ impl ErrorContext {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn context(host: &str) -> ErrorContext {
+        ErrorContext::for_server(&DatabaseConfig {
+            host: host.into(),
+            port: 6432,
+            user: "u".into(),
+            name: "n".into(),
+            password: Some("secret".into()),
+            password_file: None,
+        })
+    }
+
+    #[test]
+    fn messages_name_the_server_and_never_the_password() {
+        let timed_out = context("db").timed_out(Duration::from_secs(5)).to_string();
+        assert_eq!(
+            timed_out,
+            "storage unavailable: PostgreSQL at db:6432 did not answer within 5s"
+        );
+        assert!(
+            context("fd00::5")
+                .schema_missing()
+                .contains("at [fd00::5]:6432")
+        );
+        let behind = context("db").schema_behind();
+        assert!(
+            behind.ends_with("run `service_discovery migrate`"),
+            "{behind}"
+        );
+        assert!(!format!("{:?}{timed_out}{behind}", context("db")).contains("secret"));
+    }
+}
