@@ -33,9 +33,22 @@ pub async fn run_to_completion(
     let body = ContainerCreateBody {
         image: Some(image.to_owned()),
         cmd: command.map(|parts| parts.iter().map(|part| (*part).to_owned()).collect()),
-        labels: Some(HashMap::from([(SUITE_LABEL.to_owned(), "true".to_owned())])),
         ..Default::default()
     };
+    run_body_to_completion(docker, body, timeout).await
+}
+
+/// Like [`run_to_completion`], for containers that need more settings than
+/// a command (an entrypoint, environment, ...). The suite's label is added.
+pub async fn run_body_to_completion(
+    docker: &Docker,
+    mut body: ContainerCreateBody,
+    timeout: Duration,
+) -> Result<RunOutput> {
+    let image = body.image.clone().unwrap_or_default();
+    body.labels
+        .get_or_insert_with(HashMap::new)
+        .insert(SUITE_LABEL.to_owned(), "true".to_owned());
     let created = docker
         .create_container(None, body)
         .await

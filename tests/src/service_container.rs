@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use bollard::Docker;
-use bollard::models::{ContainerCreateBody, HealthStatusEnum, HostConfig, PortBinding};
+use bollard::models::{
+    ContainerCreateBody, HealthConfig, HealthStatusEnum, HostConfig, PortBinding,
+};
 
 use crate::container::{SUITE_LABEL, read_logs};
 
@@ -28,6 +30,16 @@ pub struct RunOptions {
     pub user: Option<String>,
     /// Extra `--env` settings, `NAME=value`.
     pub env: Vec<String>,
+    /// Arguments replacing the image's CMD, e.g. `["console"]`.
+    pub command: Option<Vec<String>>,
+    /// `-ti`: a terminal, and stdin kept open for whoever attaches.
+    pub interactive_tty: bool,
+    /// A health check replacing the image's.
+    pub healthcheck: Option<HealthConfig>,
+    /// Engine settings such as `--read-only`, `--tmpfs`, `--cap-drop`,
+    /// `--security-opt` or `--init`; its port bindings are replaced by the
+    /// loopback-only ones.
+    pub host_config: HostConfig,
 }
 
 /// A running service container.
@@ -56,14 +68,22 @@ impl ServiceContainer {
                 ((*port).to_owned(), Some(vec![binding]))
             })
             .collect();
+        let tty = options.interactive_tty.then_some(true);
         let body = ContainerCreateBody {
             image: Some(image.to_owned()),
             user: options.user,
             env: (!options.env.is_empty()).then_some(options.env),
+            cmd: options.command,
+            tty,
+            open_stdin: tty,
+            attach_stdin: tty,
+            attach_stdout: tty,
+            attach_stderr: tty,
+            healthcheck: options.healthcheck,
             labels: Some(HashMap::from([(SUITE_LABEL.to_owned(), "true".to_owned())])),
             host_config: Some(HostConfig {
                 port_bindings: Some(bindings),
-                ..Default::default()
+                ..options.host_config
             }),
             ..Default::default()
         };

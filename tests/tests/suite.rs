@@ -27,4 +27,12 @@ mod suite {
     mod postgres_storage_contract;
     mod private_deps_git_ssh;
     mod private_deps_registry;
+    mod run_filesystem;
+    mod run_foreground_and_console;
+    mod run_graceful_shutdown;
+    mod run_remote_console;
+    mod run_shell_access;
+    mod run_startup_time;
+    mod run_unprivileged;
+    mod run_zombies;
 }

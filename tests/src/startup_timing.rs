@@ -1,0 +1,169 @@
+//! How long a container takes to start and to stop, measured the way a user
+//! sees it: from `docker run` (create and start through the engine API) to
+//! the first `GET /ready` that answers 200, and from `docker stop` until the
+//! engine reports the exit. Beside it, the start of a trivial container
+//! (`true` on the same base image), the engine's own share of any start.
+
+use std::collections::HashMap;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use bollard::Docker;
+use bollard::models::{ContainerCreateBody, HostConfig, PortBinding};
+use bollard::query_parameters::StopContainerOptionsBuilder;
+use futures_util::StreamExt;
+use tokio::time::Instant;
+
+use crate::container::SUITE_LABEL;
+use crate::service_container::HTTP_PORT;
+
+/// Often enough that polling adds no more than a few milliseconds.
+const READY_POLL: Duration = Duration::from_millis(5);
+const READY_TIMEOUT: Duration = Duration::from_secs(30);
+/// `docker stop`'s default grace period before SIGKILL.
+pub const STOP_GRACE_SECONDS: i32 = 10;
+
+/// One start and stop of the service.
+#[derive(Debug, Clone, Copy)]
+pub struct ServiceTimes {
+    pub start_to_ready: Duration,
+    pub stop_to_exit: Duration,
+    pub exit_code: i64,
+}
+
+/// Starts `image` with its HTTP port published on loopback, waits for
+/// readiness, stops it, and removes it.
+pub async fn time_service(docker: &Docker, image: &str) -> Result<ServiceTimes> {
+    let binding = PortBinding {
+        host_ip: Some(Ipv4Addr::LOCALHOST.to_string()),
+        host_port: None,
+    };
+    let body = ContainerCreateBody {
+        image: Some(image.to_owned()),
+        host_config: Some(HostConfig {
+            port_bindings: Some(HashMap::from([(HTTP_PORT.to_owned(), Some(vec![binding]))])),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let began = Instant::now();
+    let container = Removed::create(docker, body).await?;
+    docker
+        .start_container(&container.id, None)
+        .await
+        .context("cannot start the service container")?;
+    let http = published_http(docker, &container.id).await?;
+    wait_until_ready(http, began).await?;
+    let start_to_ready = began.elapsed();
+
+    let stopping = Instant::now();
+    let options = StopContainerOptionsBuilder::default()
+        .t(STOP_GRACE_SECONDS)
+        .build();
+    docker
+        .stop_container(&container.id, Some(options))
+        .await
+        .context("docker stop failed")?;
+    let stop_to_exit = stopping.elapsed();
+    let exit_code = docker
+        .inspect_container(&container.id, None)
+        .await?
+        .state
+        .and_then(|state| state.exit_code)
+        .context("the engine recorded no exit code")?;
+    Ok(ServiceTimes {
+        start_to_ready,
+        stop_to_exit,
+        exit_code,
+    })
+}
+
+/// Runs `true` in `image` and returns the time from create to exit.
+pub async fn time_trivial_container(docker: &Docker, image: &str) -> Result<Duration> {
+    let body = ContainerCreateBody {
+        image: Some(image.to_owned()),
+        entrypoint: Some(vec!["true".to_owned()]),
+        cmd: Some(Vec::new()),
+        ..Default::default()
+    };
+    let began = Instant::now();
+    let container = Removed::create(docker, body).await?;
+    docker
+        .start_container(&container.id, None)
+        .await
+        .context("cannot start the trivial container")?;
+    // The default condition (not running) also answers for a container
+    // that has already exited.
+    let mut wait = docker.wait_container(&container.id, None);
+    match tokio::time::timeout(READY_TIMEOUT, wait.next()).await {
+        Ok(Some(Ok(response))) if response.status_code == 0 => Ok(began.elapsed()),
+        Ok(outcome) => bail!("the trivial container did not exit 0: {outcome:?}"),
+        Err(_) => bail!("the trivial container was still running after 30s"),
+    }
+}
+
+/// The median of `times` (the upper one for an even count).
+pub fn median(times: &[Duration]) -> Duration {
+    let mut sorted = times.to_vec();
+    sorted.sort();
+    sorted.get(sorted.len() / 2).copied().unwrap_or_default()
+}
+
+async fn published_http(docker: &Docker, id: &str) -> Result<SocketAddr> {
+    let inspect = docker.inspect_container(id, None).await?;
+    let port = inspect
+        .network_settings
+        .and_then(|settings| settings.ports)
+        .and_then(|ports| ports.get(HTTP_PORT).cloned().flatten())
+        .and_then(|bindings| bindings.first()?.host_port.clone())
+        .context("the engine published no host port for HTTP")?;
+    Ok(SocketAddr::from((Ipv4Addr::LOCALHOST, port.parse()?)))
+}
+
+async fn wait_until_ready(http: SocketAddr, began: Instant) -> Result<()> {
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(1))
+        .build()?;
+    let url = format!("http://{http}/ready");
+    while began.elapsed() < READY_TIMEOUT {
+        if let Ok(response) = client.get(&url).send().await
+            && response.status().is_success()
+        {
+            return Ok(());
+        }
+        tokio::time::sleep(READY_POLL).await;
+    }
+    bail!(
+        "{url} did not answer 200 within {}s",
+        READY_TIMEOUT.as_secs()
+    )
+}
+
+/// A container that is force-removed when dropped, even on panic.
+struct Removed {
+    id: String,
+}
+
+impl Removed {
+    async fn create(docker: &Docker, mut body: ContainerCreateBody) -> Result<Self> {
+        body.labels = Some(HashMap::from([(SUITE_LABEL.to_owned(), "true".to_owned())]));
+        let image = body.image.clone().unwrap_or_default();
+        let created = docker
+            .create_container(None, body)
+            .await
+            .with_context(|| format!("cannot create a container from {image}"))?;
+        Ok(Self { id: created.id })
+    }
+}
+
+impl Drop for Removed {
+    fn drop(&mut self) {
+        // Drop cannot be async; a blocking CLI call is fine at test end.
+        let _ = std::process::Command::new("docker")
+            .args(["rm", "--force", "--volumes", &self.id])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status();
+    }
+}

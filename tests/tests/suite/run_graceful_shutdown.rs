@@ -1,0 +1,143 @@
+//! R8: `docker stop` (SIGTERM, then SIGKILL after the grace period) while
+//! traffic flows and a slow request is in flight: readiness fails first,
+//! no request is refused before that, the slow request completes, and the
+//! process exits 0 on its own, long before the engine would kill it.
+
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use bollard::query_parameters::StopContainerOptionsBuilder;
+use integration_suite::host::host;
+use integration_suite::load_generator::{Answer, Load, LoadGenerator, Sample};
+use integration_suite::project_images::{Target, project_image};
+use integration_suite::service_container::{HTTP_PORT, RunOptions, ServiceContainer};
+use integration_suite::startup_timing::STOP_GRACE_SECONDS;
+use tokio::time::Instant;
+
+const START_TIMEOUT: Duration = Duration::from_secs(30);
+/// Longer than the image's one-second shutdown delay, so the request is
+/// still running when the listeners close.
+const SLOW_REQUEST_MS: u64 = 3_000;
+const LOAD: Load = Load {
+    workers: 4,
+    pause: Duration::from_millis(20),
+    limit: Duration::from_secs(30),
+    request_timeout: Duration::from_secs(5),
+};
+/// Traffic before the stop, so the load is known to be flowing.
+const WARM_UP: Duration = Duration::from_millis(500);
+
+#[tokio::test]
+async fn r8_docker_stop_fails_readiness_first_finishes_in_flight_requests_and_exits_0() -> Result<()>
+{
+    let host = host().await;
+    for target in Target::RUNNERS {
+        let image = project_image(target).await?;
+        let options = RunOptions {
+            env: vec!["ENABLE_DEBUG_ROUTES=true".to_owned()],
+            ..Default::default()
+        };
+        let container = ServiceContainer::start(host.docker(), &image.id, options, START_TIMEOUT)
+            .await
+            .with_context(|| format!("starting {target:?}"))?;
+        let http = container.address(HTTP_PORT)?;
+
+        let load = LoadGenerator::start(http, LOAD)?;
+        let slow = tokio::spawn(async move {
+            let client = reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()?;
+            let response = client
+                .get(format!("http://{http}/debug/sleep?ms={SLOW_REQUEST_MS}"))
+                .send()
+                .await?;
+            let status = response.status().as_u16();
+            let body = response.text().await?;
+            anyhow::Ok((status, body, Instant::now()))
+        });
+        tokio::time::sleep(WARM_UP).await;
+
+        let stop_sent = load.elapsed();
+        let stopping = Instant::now();
+        host.docker()
+            .stop_container(
+                &container.id,
+                Some(
+                    StopContainerOptionsBuilder::default()
+                        .t(STOP_GRACE_SECONDS)
+                        .build(),
+                ),
+            )
+            .await
+            .context("docker stop")?;
+        let stop_took = stopping.elapsed();
+        let exited = load.elapsed();
+        let samples = load.finish().await?;
+        let (slow_status, slow_body, slow_finished) = slow.await??;
+
+        let inspect = host.docker().inspect_container(&container.id, None).await?;
+        let state = inspect.state.context("no container state")?;
+        assert_eq!(
+            (state.exit_code, state.oom_killed),
+            (Some(0), Some(false)),
+            "{target:?}: exit code and OOMKilled\n{}",
+            container.logs().await
+        );
+        assert!(
+            stop_took < Duration::from_secs(STOP_GRACE_SECONDS as u64 / 2),
+            "{target:?}: docker stop took {stop_took:?}, close to the kill at {STOP_GRACE_SECONDS}s"
+        );
+
+        // The slow request was running when the signal came, and finished.
+        assert_eq!(
+            (slow_status, slow_body.as_str()),
+            (200, r#"{"slept_ms":3000}"#),
+            "{target:?}: the request in flight"
+        );
+        assert!(
+            slow_finished > stopping,
+            "{target:?}: the slow request ended before the stop"
+        );
+
+        check_readiness_failed_first(target, &samples, stop_sent, exited);
+    }
+    Ok(())
+}
+
+/// Readiness answered 503 between the signal and the exit, and every
+/// request sent before that 503 got an HTTP answer.
+fn check_readiness_failed_first(
+    target: Target,
+    samples: &[Sample],
+    stop_sent: Duration,
+    exited: Duration,
+) {
+    let served_before_stop = samples
+        .iter()
+        .filter(|sample| sample.finished < stop_sent && sample.answer == Answer::Status(200))
+        .count();
+    assert!(
+        served_before_stop > 0,
+        "{target:?}: no request was served before the stop: {samples:#?}"
+    );
+    let first_503 = samples
+        .iter()
+        .filter(|sample| sample.path == "/ready" && sample.answer == Answer::Status(503))
+        .map(|sample| sample.finished)
+        .min()
+        .with_context(|| format!("{target:?}: /ready never answered 503: {samples:#?}"))
+        .unwrap();
+    assert!(
+        stop_sent < first_503 && first_503 < exited,
+        "{target:?}: first 503 at {first_503:?}, stop sent at {stop_sent:?}, exited at {exited:?}"
+    );
+    let refused_too_early: Vec<&Sample> = samples
+        .iter()
+        .filter(|sample| matches!(sample.answer, Answer::ConnectionError(_)))
+        .filter(|sample| sample.sent < first_503)
+        .collect();
+    assert!(
+        refused_too_early.is_empty(),
+        "{target:?}: connection errors before readiness failed at {first_503:?}: {refused_too_early:#?}"
+    );
+}

@@ -1,0 +1,63 @@
+//! M5: the runners need no root, no capability and no privilege escalation:
+//! `--user 12345:0 --cap-drop ALL --security-opt no-new-privileges`, and
+//! everything still works.
+
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use bollard::models::HostConfig;
+use bollard::query_parameters::TopOptionsBuilder;
+use integration_suite::full_exercise::exercise_everything;
+use integration_suite::host::host;
+use integration_suite::project_images::{Target, project_image};
+use integration_suite::service_container::{RunOptions, ServiceContainer};
+
+const START_TIMEOUT: Duration = Duration::from_secs(30);
+/// A user id no image of the project names, in group 0 as platforms that
+/// pick arbitrary user ids run it.
+const ARBITRARY_UID: &str = "12345";
+
+#[tokio::test]
+async fn m5_arbitrary_uid_without_capabilities_or_new_privileges_serves_everything() -> Result<()> {
+    let host = host().await;
+    for target in Target::RUNNERS {
+        let image = project_image(target).await?;
+        let options = RunOptions {
+            user: Some(format!("{ARBITRARY_UID}:0")),
+            host_config: HostConfig {
+                cap_drop: Some(vec!["ALL".to_owned()]),
+                security_opt: Some(vec!["no-new-privileges".to_owned()]),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let container = ServiceContainer::start(host.docker(), &image.id, options, START_TIMEOUT)
+            .await
+            .with_context(|| format!("starting {target:?} unprivileged"))?;
+        exercise_everything(host.docker(), &container)
+            .await
+            .with_context(|| format!("{target:?}"))?;
+
+        // The engine's view (`docker top`, which needs a PID column), which
+        // needs nothing in the image.
+        let top = host
+            .docker()
+            .top_processes(
+                &container.id,
+                Some(
+                    TopOptionsBuilder::default()
+                        .ps_args("-o pid,uid,comm")
+                        .build(),
+                ),
+            )
+            .await?;
+        // A health check's `ping` may be running too; it is the same user.
+        let processes = top.processes.unwrap_or_default();
+        assert!(
+            processes.iter().all(|row| row[1] == ARBITRARY_UID)
+                && processes.iter().any(|row| row[2] == "service_discove"),
+            "{target:?}: the container's processes (pid, uid, command): {processes:?}"
+        );
+    }
+    Ok(())
+}
