@@ -10,6 +10,7 @@ mod suite {
     mod book_links;
     mod book_render;
     mod cache_refresh;
+    mod cache_remote;
     mod cache_script_flags;
     mod ci_dockerfile_cb;
     mod ci_drift;
