@@ -13,19 +13,17 @@ use futures_util::TryStreamExt;
 
 use crate::container::SUITE_LABEL;
 
-/// Files the engine itself puts into every container's filesystem (mount
-/// points and files it bind-mounts at run time); `docker export` shows them
-/// even for an image built `FROM scratch`.
-pub const ENGINE_PROVIDED: [&str; 8] = [
-    "/.dockerenv",
-    "/dev",
-    "/etc",
-    "/etc/hostname",
-    "/etc/hosts",
-    "/etc/resolv.conf",
-    "/proc",
-    "/sys",
-];
+/// Paths the engine itself puts into every container's filesystem: mount
+/// points and the files it bind-mounts at run time. `docker export` shows
+/// them even for an image built `FROM scratch`.
+pub fn is_engine_provided(path: &str) -> bool {
+    const FILES: [&str; 6] = ["/.dockerenv", "/etc", "/etc/hostname", "/etc/hosts", "/etc/mtab", "/etc/resolv.conf"];
+    const MOUNT_POINTS: [&str; 3] = ["/dev", "/proc", "/sys"];
+    FILES.contains(&path)
+        || MOUNT_POINTS
+            .iter()
+            .any(|mount| path == *mount || path.strip_prefix(mount).is_some_and(|rest| rest.starts_with('/')))
+}
 
 /// What kind of file an entry is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,7 +56,7 @@ pub struct Layer {
 
 /// The merged filesystem of `image`, as a container created from it (and
 /// never started) exports it. Engine-provided entries are included: filter
-/// them with [`ENGINE_PROVIDED`] where they do not matter.
+/// them with [`is_engine_provided`] where they do not matter.
 pub async fn exported_files(docker: &Docker, image: &str) -> Result<Vec<Entry>> {
     let body = ContainerCreateBody {
         image: Some(image.to_owned()),
@@ -252,6 +250,16 @@ mod tests {
         std::io::Write::write_all(&mut encoder, &data).unwrap();
         let entries = list_layer(&encoder.finish().unwrap()).unwrap();
         assert_eq!(entries[0].path, "/app/recipe.json");
+    }
+
+    #[test]
+    fn tells_engine_mounts_from_image_files() {
+        for path in ["/.dockerenv", "/dev/shm", "/proc", "/etc/mtab"] {
+            assert!(is_engine_provided(path), "{path}");
+        }
+        for path in ["/etc/passwd", "/devices", "/opt/rel/bin/service_discovery"] {
+            assert!(!is_engine_provided(path), "{path}");
+        }
     }
 
     #[test]

@@ -3,12 +3,15 @@
 //! part of the claims ledger, under `tests/suite/`.
 
 mod suite {
+    mod b4_isolation;
     mod b6_base_images;
     mod book_browser;
     mod book_claims;
     mod book_doctest;
     mod book_links;
     mod book_render;
+    mod cache_layers;
+    mod cache_rebuilds;
     mod cache_refresh;
     mod cache_remote;
     mod cache_script_flags;
@@ -21,13 +24,13 @@ mod suite {
     mod image_rebuilds;
     mod image_runners;
     mod image_stages;
+    mod private_deps_git_ssh;
+    mod private_deps_registry;
     mod postgres_image_contract;
     mod postgres_migrations;
     mod postgres_outage;
     mod postgres_schema;
     mod postgres_storage_contract;
-    mod private_deps_git_ssh;
-    mod private_deps_registry;
     mod run_filesystem;
     mod run_foreground_and_console;
     mod run_graceful_shutdown;

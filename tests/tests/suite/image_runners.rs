@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use integration_suite::host::host;
 use integration_suite::image_config::{contract, env_value, image_config};
-use integration_suite::image_fs::{ENGINE_PROVIDED, Entry, Kind, exported_files, image_layers};
+use integration_suite::image_fs::{Entry, Kind, exported_files, image_layers, is_engine_provided};
 use integration_suite::project_images::{Target, project_image};
 use integration_suite::readme_flow::run_readme_flow;
 use integration_suite::service_container::{DNS_UDP_PORT, HTTP_PORT, RunOptions, ServiceContainer};
@@ -42,23 +42,26 @@ fn is_source(path: &str) -> bool {
     SOURCE_SUFFIXES.iter().any(|suffix| path.ends_with(suffix))
 }
 
-fn is_build_tool_or_output(path: &str) -> bool {
+/// A program of [`BUILD_TOOLS`] (a file or link, not a data directory such
+/// as gcc's base package's `/usr/share/gcc`), a compiler's internals, or
+/// a place build stages keep toolchains and output.
+fn is_build_tool_or_output(entry: &Entry) -> bool {
+    let path = entry.path.as_str();
     let (parent, name) = path.rsplit_once('/').unwrap_or(("", path));
-    let versioned_compiler = parent.ends_with("/bin")
-        && (name.starts_with("gcc-") || name.starts_with("x86_64-linux-gnu-"));
-    BUILD_TOOLS.contains(&name)
-        || versioned_compiler
+    let program = entry.kind != Kind::Directory
+        && (BUILD_TOOLS.contains(&name)
+            || (parent.ends_with("/bin") && (name.starts_with("gcc-") || name.starts_with("x86_64-linux-gnu-"))));
+    program
+        || path.starts_with("/usr/lib/gcc/")
         || path.contains("/target/release")
         || path.contains("/rustlib/")
-        || BUILD_DIRECTORIES
-            .iter()
-            .any(|dir| path == *dir || path.starts_with(&format!("{dir}/")))
+        || BUILD_DIRECTORIES.iter().any(|dir| path == *dir || path.starts_with(&format!("{dir}/")))
 }
 
 fn image_files(entries: Vec<Entry>) -> Vec<Entry> {
     entries
         .into_iter()
-        .filter(|entry| !ENGINE_PROVIDED.contains(&entry.path.as_str()))
+        .filter(|entry| !is_engine_provided(&entry.path))
         .collect()
 }
 
@@ -82,8 +85,8 @@ async fn m4_runners_hold_no_toolchain_source_apt_lists_or_build_output() -> Resu
         );
         let offending: Vec<&str> = files
             .iter()
+            .filter(|entry| is_source(&entry.path) || is_build_tool_or_output(entry))
             .map(|entry| entry.path.as_str())
-            .filter(|path| is_source(path) || is_build_tool_or_output(path))
             .collect();
         assert!(offending.is_empty(), "{target:?} holds {offending:#?}");
         let apt_lists: Vec<&str> = files

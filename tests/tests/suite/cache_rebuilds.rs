@@ -1,0 +1,234 @@
+//! What a change to the repository costs on rebuild, as one table of cases
+//! (C1, C2, C4, C6, and the old way's checksum tag of C7): each case makes
+//! one change to a copy of the repository, rebuilds a target with
+//! `ci/build_images.sh -s` and checks what BuildKit and cargo report.
+//!
+//! Before the change, the copy's dependency stage is built once (from the
+//! cache the fixture's images left), which gives the layer and the
+//! checksum tag the rebuild is compared with.
+
+use anyhow::{Context, Result, ensure};
+use integration_suite::build_progress::{
+    BuildProgress, StepOutcome, compiled_crates, downloaded_crates,
+};
+use integration_suite::host::host;
+use integration_suite::project_images::{Target, build_turn, project_image};
+use integration_suite::repo_copy::RepoCopy;
+use integration_suite::repo_edits::{add_dependency, append_comment, commit_all};
+use integration_suite::script_build::{ScriptBuild, ScriptBuildRun};
+use rstest::rstest;
+
+const NAMESPACE: &str = "localhost:5000/integration-suite-rebuilds";
+/// A small crate with no dependencies of its own, not in Cargo.lock.
+const NEW_CRATE: (&str, &str) = ("static_assertions", "1.1.0");
+
+/// One change a developer makes.
+#[derive(Debug, Clone, Copy)]
+enum Change {
+    /// A comment added to one source file of the service.
+    SourceFile,
+    /// A new dependency of the service, with its lockfile entry.
+    NewDependency,
+}
+
+/// Whether something stays as it was before the change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kept {
+    Same,
+    Changed,
+}
+
+/// What the rebuild must show.
+#[derive(Debug, Clone)]
+struct Expected {
+    /// `cargo chef cook`, the step that builds the dependency layer (C1).
+    cook: StepOutcome,
+    /// The layer that step makes, by digest (C6).
+    dependency_layer: Kept,
+    /// Every crate downloaded during the rebuild (C4).
+    downloads: &'static [&'static str],
+    /// Only the workspace's own crates compiled, none of the dependencies.
+    compiles_workspace_only: bool,
+    /// The old way's `builder-CHECKSUM` tag (C7).
+    checksum_tag: Kept,
+}
+
+#[rstest]
+#[case::c1_c6_source_edit_reuses_the_dependency_layer(
+    Target::Runner,
+    Change::SourceFile,
+    Expected {
+        cook: StepOutcome::Cached,
+        dependency_layer: Kept::Same,
+        downloads: &[],
+        compiles_workspace_only: true,
+        checksum_tag: Kept::Same,
+    }
+)]
+#[case::c1_c4_new_dependency_rebuilds_the_layer_downloading_only_the_new_crate(
+    Target::Builder,
+    Change::NewDependency,
+    Expected {
+        cook: StepOutcome::Ran,
+        dependency_layer: Kept::Changed,
+        downloads: &["static_assertions 1.1.0"],
+        compiles_workspace_only: false,
+        checksum_tag: Kept::Changed,
+    }
+)]
+#[tokio::test]
+async fn rebuild_after_a_change(
+    #[case] target: Target,
+    #[case] change: Change,
+    #[case] expected: Expected,
+) -> Result<()> {
+    let host = host().await;
+    // The dependency layer of the unchanged repository is in the cache, and
+    // so is every crate it downloaded.
+    project_image(Target::Runner).await?;
+
+    let copy = RepoCopy::new()?;
+    commit_all(&copy, "as the working tree is")?;
+    let before = build(&copy, Target::Builder).await?;
+
+    make(&copy, change)?;
+    commit_all(&copy, "the change under test")?;
+    let after = build(&copy, target).await?;
+    eprintln!(
+        "{change:?}: {} rebuilt in {:.0}s",
+        target.stage(),
+        after.elapsed.as_secs_f64()
+    );
+
+    // Nothing before the first project file changes with the project (C2).
+    let builder = after.target_progress("builder")?;
+    for step in [
+        "apt-get install",
+        "cargo install cargo-chef",
+        "rustup component add",
+    ] {
+        assert_eq!(
+            builder.outcome("toolchain", step)?,
+            StepOutcome::Cached,
+            "{step}"
+        );
+    }
+    assert_eq!(
+        builder.outcome("builder", "cargo chef cook")?,
+        expected.cook
+    );
+
+    let layer_before = top_layer(host.docker(), &before, "builder").await?;
+    let layer_after = top_layer(host.docker(), &after, "builder").await?;
+    assert_eq!(
+        kept(layer_before == layer_after),
+        expected.dependency_layer,
+        "dependency layer {layer_before} before, {layer_after} after"
+    );
+
+    let downloads = every_download(&after.progress);
+    assert_eq!(downloads, expected.downloads, "crates downloaded");
+
+    if expected.compiles_workspace_only {
+        let compile = after
+            .target_progress(target.stage())?
+            .step("prod_compiled", "cargo build")?;
+        assert_eq!(compile.outcome(), StepOutcome::Ran);
+        let compiled = compiled_crates(compile.lines());
+        ensure!(
+            !compiled.is_empty()
+                && compiled
+                    .iter()
+                    .all(|krate| krate.starts_with("service_discovery ")),
+            "compiled more than the workspace: {compiled:?}"
+        );
+    }
+
+    assert_eq!(
+        kept(checksum_tag(&before)? == checksum_tag(&after)?),
+        expected.checksum_tag,
+        "{} before, {} after",
+        checksum_tag(&before)?,
+        checksum_tag(&after)?
+    );
+    Ok(())
+}
+
+fn make(copy: &RepoCopy, change: Change) -> Result<()> {
+    match change {
+        Change::SourceFile => append_comment(
+            copy,
+            "service_discovery/src/model.rs",
+            &format!("edited by a cache test, run {}", std::process::id()),
+        ),
+        Change::NewDependency => add_dependency(
+            copy,
+            "service_discovery/Cargo.toml",
+            NEW_CRATE.0,
+            NEW_CRATE.1,
+        ),
+    }
+}
+
+/// Builds `target` of the copy stage by stage (`-s`): the dependency stage
+/// first, tagged by the manifests' checksum, then the target.
+async fn build(copy: &RepoCopy, target: Target) -> Result<ScriptBuildRun> {
+    let _turn = build_turn().await;
+    ScriptBuild::in_repo(
+        copy.path(),
+        &[
+            "-s",
+            "-l",
+            "-t",
+            target.stage(),
+            "-r",
+            NAMESPACE,
+            "-b",
+            "cache-rebuilds",
+        ],
+    )
+    .run()
+    .await
+}
+
+fn kept(same: bool) -> Kept {
+    if same { Kept::Same } else { Kept::Changed }
+}
+
+/// Every crate any step of the run downloaded, as `NAME VERSION`.
+fn every_download(progress: &BuildProgress) -> Vec<String> {
+    progress
+        .executed()
+        .iter()
+        .flat_map(|step| downloaded_crates(step.lines()))
+        .collect()
+}
+
+/// The `builder-CHECKSUM` tag the run gave the dependency image.
+fn checksum_tag(run: &ScriptBuildRun) -> Result<String> {
+    run.image("builder")?
+        .tags
+        .iter()
+        .find_map(|tag| {
+            tag.rsplit_once(':')
+                .map(|(_, tag)| tag)
+                .filter(|tag| tag.starts_with("builder-"))
+        })
+        .map(str::to_owned)
+        .context("no builder-CHECKSUM tag on the dependency image")
+}
+
+/// The last layer of the image a run built for `stage` (for the builder
+/// stage: the compiled dependencies), by its uncompressed digest.
+async fn top_layer(docker: &bollard::Docker, run: &ScriptBuildRun, stage: &str) -> Result<String> {
+    let image = run.image(stage)?;
+    let inspect = docker
+        .inspect_image(&image.id)
+        .await
+        .with_context(|| format!("cannot inspect {}", image.id))?;
+    inspect
+        .root_fs
+        .and_then(|root| root.layers)
+        .and_then(|layers| layers.last().cloned())
+        .with_context(|| format!("{} has no layers", image.id))
+}
