@@ -84,6 +84,9 @@ impl BuildahBuild {
             "--tls-verify=false",
             // RUN steps share the host's network, as Kaniko's do.
             "--network=host",
+            // No io.buildah.version label: the image carries the same
+            // labels whichever builder made it.
+            "--identity-label=false",
         ]
         .map(String::from)
         .to_vec();
