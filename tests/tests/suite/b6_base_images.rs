@@ -20,7 +20,7 @@ CMD ["cat", "/b6-probe"]
 const RUN_TIMEOUT: Duration = Duration::from_secs(60);
 
 #[tokio::test]
-async fn b6_mirrored_runner_base_builds_and_runs() -> Result<()> {
+async fn b6_b1_mirrored_base_builds_runs_and_shares_its_layers() -> Result<()> {
     let host = host().await;
     let runner = &host.base_images().runner;
 

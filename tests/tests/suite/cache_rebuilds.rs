@@ -77,7 +77,7 @@ struct Expected {
     }
 )]
 #[tokio::test]
-async fn rebuild_after_a_change(
+async fn c2_steps_before_the_project_stay_cached_after_a_change(
     #[case] target: Target,
     #[case] change: Change,
     #[case] expected: Expected,

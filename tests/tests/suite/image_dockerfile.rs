@@ -22,7 +22,7 @@ CMD ["cat", "/context-listing"]
 "#;
 
 #[tokio::test]
-async fn c3_build_context_holds_neither_git_nor_target_nor_unread_files() -> Result<()> {
+async fn c3_p3_build_context_holds_neither_git_nor_target_nor_unread_files() -> Result<()> {
     let host = host().await;
     // The probe's Dockerfile lives outside the context, as docker/Dockerfile
     // is excluded from it.

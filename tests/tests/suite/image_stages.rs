@@ -233,6 +233,32 @@ async fn c6_layers_are_dependencies_then_project_with_no_source_layer() -> Resul
     Ok(())
 }
 
+/// M2: the project is compiled with the release profile, outside the
+/// (bind-mounted) source tree, and only the release profile is built.
+#[tokio::test]
+async fn m2_prod_compiled_holds_the_release_build_of_the_service() -> Result<()> {
+    let compiled = project_image(Target::ProdCompiled).await?;
+    let profiles = shell(&compiled.id, "ls /app/target").await?;
+    assert!(
+        lines(&profiles).contains(&"release"),
+        "no release profile output: {profiles}"
+    );
+    assert!(
+        !lines(&profiles).contains(&"debug"),
+        "a debug build in prod_compiled: {profiles}"
+    );
+    let version = shell(
+        &compiled.id,
+        "/app/target/release/service_discovery version",
+    )
+    .await?;
+    assert!(
+        version.starts_with("service_discovery "),
+        "the release binary answers version: {version}"
+    );
+    Ok(())
+}
+
 #[tokio::test]
 async fn m3_releaser_assembles_the_explicit_release_list() -> Result<()> {
     let releaser = project_image(Target::Releaser).await?;
