@@ -61,10 +61,10 @@ async fn bench(options: Options) -> Result<()> {
     };
     let base = host.base_images().runner.reference.clone();
     println!("service image: {image}");
-    println!("trivial container: `true` on {base}");
+    println!("trivial run: a container running `true` on {base}, from create to exit");
     println!(
         "{:<8}{:>18}{:>18}{:>18}",
-        "run", "trivial start", "start to ready", "stop to exit"
+        "run", "trivial run", "start to ready", "stop to exit"
     );
     let (mut trivial, mut ready, mut stop) = (Vec::new(), Vec::new(), Vec::new());
     for run in 1..=options.runs {
