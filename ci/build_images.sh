@@ -207,10 +207,13 @@ manifests_checksum() {
 build_image() {
     local target=$1 commit=$2 branch_tag=$3
     shift 3
-    local tags=("$@") name options=() tag iid_file image_id
+    local tags=("$@") name options=() tag metadata_file image_id
     name=$(image_name "$target")
 
-    options=(--file "$DOCKERFILE" --target "$target" --build-arg "GIT_COMMIT=$commit")
+    # No provenance attestation: it records the build's start and end times,
+    # so every rebuild, even one taken wholly from the cache, would get a
+    # new image id. Without it the same inputs give the same image.
+    options=(--file "$DOCKERFILE" --target "$target" --build-arg "GIT_COMMIT=$commit" --provenance=false)
     ci_build_args options
     for tag in "${tags[@]}"; do
         options+=(--tag "$tag")
@@ -218,15 +221,29 @@ build_image() {
     cache_options options "$target" "$name" "$branch_tag" "$commit"
     output_options options
 
-    iid_file=$(mktemp)
+    metadata_file=$(mktemp)
     ci_log "building $target as ${tags[*]}"
-    if ! docker buildx build "${options[@]}" --iidfile "$iid_file" "$CI_REPO_ROOT" >&2; then
-        rm -f "$iid_file"
+    if ! docker buildx build "${options[@]}" --metadata-file "$metadata_file" "$CI_REPO_ROOT" >&2; then
+        rm -f "$metadata_file"
         ci_die "building target $target failed: see the build output above"
     fi
-    image_id=$(<"$iid_file")
-    rm -f "$iid_file"
+    image_id=$(image_id_of "${tags[0]}" "$metadata_file")
+    rm -f "$metadata_file"
     printf '%s %s %s\n' "$target" "$image_id" "${tags[*]}"
+}
+
+# The id to report: the engine's own id for a loaded image (whichever image
+# store it uses), else the manifest digest the registry serves.
+image_id_of() {
+    local tag=$1 metadata_file=$2 id
+    if $load; then
+        id=$(docker image inspect --format '{{.Id}}' "$tag") ||
+            ci_die "the engine does not know $tag although it was loaded"
+    else
+        id=$(sed -n 's/^ *"containerimage.digest": *"\(sha256:[0-9a-f]*\)".*/\1/p' "$metadata_file")
+    fi
+    [[ $id == sha256:* ]] || ci_die "buildx reported no image digest for $tag"
+    printf '%s' "$id"
 }
 
 # A target's image, tagged with the commit and the branch.

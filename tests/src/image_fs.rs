@@ -17,12 +17,22 @@ use crate::container::SUITE_LABEL;
 /// points and the files it bind-mounts at run time. `docker export` shows
 /// them even for an image built `FROM scratch`.
 pub fn is_engine_provided(path: &str) -> bool {
-    const FILES: [&str; 6] = ["/.dockerenv", "/etc", "/etc/hostname", "/etc/hosts", "/etc/mtab", "/etc/resolv.conf"];
+    const FILES: [&str; 6] = [
+        "/.dockerenv",
+        "/etc",
+        "/etc/hostname",
+        "/etc/hosts",
+        "/etc/mtab",
+        "/etc/resolv.conf",
+    ];
     const MOUNT_POINTS: [&str; 3] = ["/dev", "/proc", "/sys"];
     FILES.contains(&path)
-        || MOUNT_POINTS
-            .iter()
-            .any(|mount| path == *mount || path.strip_prefix(mount).is_some_and(|rest| rest.starts_with('/')))
+        || MOUNT_POINTS.iter().any(|mount| {
+            path == *mount
+                || path
+                    .strip_prefix(mount)
+                    .is_some_and(|rest| rest.starts_with('/'))
+        })
 }
 
 /// What kind of file an entry is.

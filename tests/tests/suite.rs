@@ -24,13 +24,13 @@ mod suite {
     mod image_rebuilds;
     mod image_runners;
     mod image_stages;
-    mod private_deps_git_ssh;
-    mod private_deps_registry;
     mod postgres_image_contract;
     mod postgres_migrations;
     mod postgres_outage;
     mod postgres_schema;
     mod postgres_storage_contract;
+    mod private_deps_git_ssh;
+    mod private_deps_registry;
     mod run_filesystem;
     mod run_foreground_and_console;
     mod run_graceful_shutdown;

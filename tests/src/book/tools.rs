@@ -4,21 +4,30 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Result, bail};
 
-use crate::repo::repo_path;
-
 pub const INSTALL_SCRIPT: &str = "ci/install_book_tools.sh";
 
-/// Where `ci/install_book_tools.sh` puts mdbook and lychee.
-pub fn tools_bin_dir() -> PathBuf {
-    std::env::var_os("BOOK_TOOLS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_path("target/book-tools"))
-        .join("bin")
+/// Where `ci/install_book_tools.sh` puts mdbook and lychee: the same
+/// per-user cache directory the script defaults to, shared by every clone.
+fn tools_bin_dir() -> Result<PathBuf> {
+    let env_dir = |name: &str| {
+        std::env::var_os(name)
+            .filter(|value| !value.is_empty())
+            .map(PathBuf::from)
+    };
+    let dir = env_dir("BOOK_TOOLS_DIR")
+        .or_else(|| {
+            env_dir("XDG_CACHE_HOME").map(|cache| cache.join("service_discovery/book-tools"))
+        })
+        .or_else(|| env_dir("HOME").map(|home| home.join(".cache/service_discovery/book-tools")));
+    match dir {
+        Some(dir) => Ok(dir.join("bin")),
+        None => bail!("neither BOOK_TOOLS_DIR nor HOME is set: set one and run {INSTALL_SCRIPT}"),
+    }
 }
 
 /// An executable installed by the install script, or an error naming it.
 pub fn book_tool(name: &str) -> Result<PathBuf> {
-    let path = tools_bin_dir().join(name);
+    let path = tools_bin_dir()?.join(name);
     if !is_executable(&path) {
         bail!(
             "{name} not found at {}: run {INSTALL_SCRIPT}",

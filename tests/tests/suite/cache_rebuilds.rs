@@ -90,6 +90,8 @@ async fn c2_steps_before_the_project_stay_cached_after_a_change(
     let copy = RepoCopy::new()?;
     commit_all(&copy, "as the working tree is")?;
     let before = build(&copy, Target::Builder).await?;
+    // Read now: the next run may move the dependency image's tags.
+    let layer_before = top_layer(host.docker(), &before, "builder").await?;
 
     make(&copy, change)?;
     commit_all(&copy, "the change under test")?;
@@ -118,7 +120,6 @@ async fn c2_steps_before_the_project_stay_cached_after_a_change(
         expected.cook
     );
 
-    let layer_before = top_layer(host.docker(), &before, "builder").await?;
     let layer_after = top_layer(host.docker(), &after, "builder").await?;
     assert_eq!(
         kept(layer_before == layer_after),
@@ -222,13 +223,14 @@ fn checksum_tag(run: &ScriptBuildRun) -> Result<String> {
 /// stage: the compiled dependencies), by its uncompressed digest.
 async fn top_layer(docker: &bollard::Docker, run: &ScriptBuildRun, stage: &str) -> Result<String> {
     let image = run.image(stage)?;
+    let tag = image.tags.last().context("an image without tags")?;
     let inspect = docker
-        .inspect_image(&image.id)
+        .inspect_image(tag)
         .await
-        .with_context(|| format!("cannot inspect {}", image.id))?;
+        .with_context(|| format!("cannot inspect {tag}"))?;
     inspect
         .root_fs
         .and_then(|root| root.layers)
         .and_then(|layers| layers.last().cloned())
-        .with_context(|| format!("{} has no layers", image.id))
+        .with_context(|| format!("{tag} has no layers"))
 }

@@ -209,7 +209,9 @@ async fn registry_image_config(repository: &str, tag: &str) -> Result<serde_json
     let base = format!("http://{REGISTRY}/v2/{repository}");
     let mut manifest = get(
         format!("{base}/manifests/{tag}"),
-        "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json",
+        "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, \
+         application/vnd.docker.distribution.manifest.list.v2+json, \
+         application/vnd.docker.distribution.manifest.v2+json",
     )
     .await?;
     // An index (image plus attestations): follow the image's manifest.
@@ -222,7 +224,7 @@ async fn registry_image_config(repository: &str, tag: &str) -> Result<serde_json
             .to_owned();
         manifest = get(
             format!("{base}/manifests/{digest}"),
-            "application/vnd.oci.image.manifest.v1+json",
+            "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json",
         )
         .await?;
     }

@@ -50,12 +50,15 @@ fn is_build_tool_or_output(entry: &Entry) -> bool {
     let (parent, name) = path.rsplit_once('/').unwrap_or(("", path));
     let program = entry.kind != Kind::Directory
         && (BUILD_TOOLS.contains(&name)
-            || (parent.ends_with("/bin") && (name.starts_with("gcc-") || name.starts_with("x86_64-linux-gnu-"))));
+            || (parent.ends_with("/bin")
+                && (name.starts_with("gcc-") || name.starts_with("x86_64-linux-gnu-"))));
     program
         || path.starts_with("/usr/lib/gcc/")
         || path.contains("/target/release")
         || path.contains("/rustlib/")
-        || BUILD_DIRECTORIES.iter().any(|dir| path == *dir || path.starts_with(&format!("{dir}/")))
+        || BUILD_DIRECTORIES
+            .iter()
+            .any(|dir| path == *dir || path.starts_with(&format!("{dir}/")))
 }
 
 fn image_files(entries: Vec<Entry>) -> Vec<Entry> {

@@ -121,11 +121,12 @@ async fn m1_builder_holds_compiled_dependencies_and_no_project_source() -> Resul
         "the service's build script output is in the dependency layer"
     );
 
-    // No source anywhere outside the toolchain: the recipe is the only
-    // project file, and the cook's placeholder tree is gone.
+    // No source anywhere outside the toolchain and the build output (whose
+    // only .rs files are what dependencies' build scripts generate): the
+    // recipe is the only project file, and the cook's placeholder tree is gone.
     let sources = shell(
         &builder.id,
-        "find / -xdev -path /usr/local/rustup -prune -o -path /proc -prune -o \
+        "find / -xdev -path /usr/local/rustup -prune -o -path /app/target -prune -o \
          \\( -name '*.rs' -o -name Cargo.toml -o -name Cargo.lock -o -name '*.proto' \\) -print",
     )
     .await?;
@@ -158,7 +159,7 @@ async fn c9_apt_caches_stay_out_of_the_builder_layers() -> Result<()> {
     let report = shell(
         &builder.id,
         "ls /etc/apt/apt.conf.d; echo ---; \
-         find /var/lib/apt/lists /var/cache/apt -type f; echo ---; \
+         find /var/lib/apt/lists /var/cache/apt -type f -not -name lock; echo ---; \
          command -v protoc",
     )
     .await?;
@@ -170,7 +171,8 @@ async fn c9_apt_caches_stay_out_of_the_builder_layers() -> Result<()> {
         !apt_config.lines().any(|file| file == "docker-clean"),
         "docker-clean still installed: {apt_config}"
     );
-    // Lists and archives lived in cache mounts, so the layers hold none.
+    // Lists and archives lived in cache mounts, so the layers hold none
+    // (apt's empty lock files may come with the base image).
     assert_eq!(cached_files, "", "apt lists or archives in the image");
     assert_eq!(protoc.trim(), "/usr/bin/protoc");
     Ok(())
@@ -200,27 +202,23 @@ async fn c6_layers_are_dependencies_then_project_with_no_source_layer() -> Resul
         "{}",
         commands[0]
     );
-    assert!(
-        commands[0].contains("--mount=type=bind,target=/app/src,readonly"),
-        "{}",
-        commands[0]
-    );
+    const RECIPE_COPY: &str = "COPY /app/recipe.json /app/recipe.json";
     let cook = commands
         .iter()
         .position(|command| command.contains("cargo chef cook --release"));
     let recipe = commands
         .iter()
-        .position(|command| command.contains("COPY --from=planner /app/recipe.json"));
+        .position(|command| command.starts_with(RECIPE_COPY));
     assert!(
         matches!((cook, recipe), (Some(cook), Some(recipe)) if cook < recipe),
         "{commands:#?}"
     );
-    for command in &commands {
-        assert!(
-            !command.contains("COPY . ") && !command.contains("ADD . "),
-            "blanket copy: {command}"
-        );
-    }
+    // The recipe is the only file ever copied in: the source is only mounted.
+    let copies: Vec<&&str> = commands
+        .iter()
+        .filter(|command| command.starts_with("COPY ") || command.starts_with("ADD "))
+        .collect();
+    assert_eq!(copies, [&format!("{RECIPE_COPY} # buildkit").as_str()]);
 
     // The build output sits outside the source tree, which the image lacks.
     let tree = shell(&compiled.id, "ls -A /app; find /app/src -mindepth 1").await?;
