@@ -57,6 +57,17 @@ missing_packages() {
     done
 }
 
+# An engine installed some other way (Docker's own packages, or the one a
+# hosted CI runner comes with) is used as it is: Debian's docker.io would
+# conflict with it. check_engine then says what, if anything, it lacks.
+engine_installed_elsewhere() {
+    command -v dockerd >/dev/null 2>&1 && [[ -n "$(missing_packages docker.io)" ]]
+}
+
+uses_containerd_store() {
+    docker info -f '{{json .DriverStatus}}' 2>/dev/null | grep -q 'io.containerd.snapshotter'
+}
+
 # Adds the newer suite as a source that apt never picks on its own
 # (priority 100 < 500): only packages installed with -t come from it.
 add_engine_suite() {
@@ -104,7 +115,10 @@ install_without_starting_daemons() {
 install_packages() {
     local missing_host missing_engine suite=""
     mapfile -t missing_host < <(missing_packages "${HOST_PACKAGES[@]}")
-    mapfile -t missing_engine < <(missing_packages "${ENGINE_PACKAGES[@]}")
+    missing_engine=()
+    if ! engine_installed_elsewhere; then
+        mapfile -t missing_engine < <(missing_packages "${ENGINE_PACKAGES[@]}")
+    fi
     if ((${#missing_host[@]} == 0 && ${#missing_engine[@]} == 0)); then
         return
     fi
@@ -152,8 +166,25 @@ start_detached() {
     ci_as_root sh -c 'log=$1; shift; setsid nohup "$@" >>"$log" 2>&1 </dev/null &' sh "$log" "$@"
 }
 
+# On a CI runner (CI is set) whose preinstalled engine runs with the classic
+# image store, the store is switched and the engine restarted: nothing on a
+# fresh runner depends on the old store. On anyone else's machine that
+# would hide their images, so check_engine asks them to do it instead.
+switch_ci_engine_store() {
+    if [[ -z ${CI:-} ]] || ! has_systemd || uses_containerd_store; then
+        return
+    fi
+    configure_engine
+    ci_as_root systemctl restart docker.service >&2 ||
+        ci_die "systemctl could not restart docker.service: see journalctl -u docker"
+    ci_wait_for "Docker Engine" "$STARTUP_TIMEOUT_SECS" ci_engine_answers ||
+        ci_die "dockerd did not answer within ${STARTUP_TIMEOUT_SECS}s after the restart: see journalctl -u docker"
+    note_change "switched the CI runner's engine to the containerd image store"
+}
+
 start_engine() {
     if ci_engine_answers; then
+        switch_ci_engine_store
         return
     fi
     if has_systemd; then
@@ -175,7 +206,7 @@ check_engine() {
     major=${version%%.*}
     ((major >= ENGINE_MIN_MAJOR)) ||
         ci_die "Docker Engine $version is too old: version $ENGINE_MIN_MAJOR or newer is needed"
-    docker info -f '{{json .DriverStatus}}' | grep -q 'io.containerd.snapshotter' ||
+    uses_containerd_store ||
         ci_die "the running engine does not use the containerd image store: set features.containerd-snapshotter=true in $DAEMON_JSON and restart dockerd"
     docker buildx version >/dev/null 2>&1 ||
         ci_die "docker buildx is not available: install the docker-buildx package"

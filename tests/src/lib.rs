@@ -5,6 +5,7 @@
 //! once per test run and ends the run with one clear line when it is not.
 
 pub mod base_images;
+pub mod bench;
 pub mod book;
 pub mod build_log;
 pub mod build_progress;

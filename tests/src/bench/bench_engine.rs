@@ -1,0 +1,308 @@
+//! The engine the benchmark builds on: a private `dockerd` (see
+//! [`FreshEngine`]) that can be pruned between measurements without
+//! touching the build cache of the host's engine. Its build steps use the
+//! host's network, so a cold build downloads crates and packages the way a
+//! build on a fresh CI machine does; its pulls come from the project's
+//! registry, where the mirrored base images live.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail, ensure};
+use serde::Serialize;
+
+use crate::base_images::BaseImages;
+use crate::bench::ways::Way;
+use crate::fresh_engine::FreshEngine;
+use crate::host::REGISTRY;
+
+/// Where the project's build scripts take the optional CA bundle from.
+const DEFAULT_CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
+
+pub struct BenchEngine {
+    engine: FreshEngine,
+    /// The pinned base images every way builds from, pulled after each prune.
+    bases: Vec<String>,
+    build_args: Vec<String>,
+    ca_bundle: Option<PathBuf>,
+    logs: PathBuf,
+}
+
+/// Whether a build reads or writes the way's registry cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RegistryCache {
+    Unused,
+    /// `--cache-to type=registry,mode=max`: every stage's layers.
+    Export,
+    /// `--cache-from type=registry`.
+    Import,
+}
+
+/// One timed build.
+pub struct BuildRun {
+    pub seconds: f64,
+    pub image_id: String,
+}
+
+/// What a way's shipped image weighs.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct ImageSizes {
+    /// The unpacked filesystem: every regular file of the image.
+    pub image_bytes: u64,
+    /// The service's binary alone.
+    pub binary_bytes: u64,
+}
+
+impl BenchEngine {
+    /// Starts the private engine; build logs go to `logs`.
+    pub async fn start(bases: &BaseImages, logs: &Path) -> Result<Self> {
+        std::fs::create_dir_all(logs)
+            .with_context(|| format!("cannot create {}", logs.display()))?;
+        let ca_bundle = std::env::var_os("CA_BUNDLE")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_CA_BUNDLE));
+        let build_args = [("RUST_IMAGE", &bases.rust), ("RUNNER_IMAGE", &bases.runner)]
+            .into_iter()
+            .map(|(name, pin)| format!("{name}={}", pin.reference))
+            .collect();
+        Ok(Self {
+            engine: FreshEngine::start().await?,
+            bases: vec![bases.rust.reference.clone(), bases.runner.reference.clone()],
+            build_args,
+            ca_bundle: ca_bundle.is_file().then_some(ca_bundle),
+            logs: logs.to_owned(),
+        })
+    }
+
+    /// Back to a cold daemon: no build cache and no image but the bases,
+    /// which a CI machine's pull would fetch before any build.
+    pub async fn reset(&self) -> Result<()> {
+        self.engine.prune_everything().await?;
+        for base in &self.bases {
+            self.engine.docker(&["pull", "--quiet", base]).await?;
+        }
+        Ok(())
+    }
+
+    /// Builds `way`'s shipped image from `context` and times it. `label`
+    /// names the build log.
+    pub async fn build(
+        &self,
+        way: Way,
+        context: &Path,
+        commit: &str,
+        cache: RegistryCache,
+        label: &str,
+    ) -> Result<BuildRun> {
+        let tag = format!("bench/{way}:{label}");
+        let cache_ref = format!("{REGISTRY}/bench/{way}:buildcache");
+        let mut args: Vec<String> = vec![
+            "buildx".into(),
+            "build".into(),
+            "--progress=plain".into(),
+            // Provenance records the build's start and end times; without it
+            // an image's id depends on its inputs only.
+            "--provenance=false".into(),
+            "--network=host".into(),
+            "--file".into(),
+            context.join(way.dockerfile()).display().to_string(),
+            "--build-arg".into(),
+            format!("GIT_COMMIT={commit}"),
+            "--tag".into(),
+            tag.clone(),
+        ];
+        if let Some(target) = way.target() {
+            args.extend(["--target".into(), target.into()]);
+        }
+        for build_arg in &self.build_args {
+            args.extend(["--build-arg".into(), build_arg.clone()]);
+        }
+        if let Some(bundle) = &self.ca_bundle {
+            args.extend([
+                "--secret".into(),
+                format!("id=ca_bundle,src={}", bundle.display()),
+            ]);
+        }
+        match cache {
+            RegistryCache::Unused => {}
+            RegistryCache::Export => args.extend([
+                "--cache-to".into(),
+                format!("type=registry,ref={cache_ref},mode=max"),
+            ]),
+            RegistryCache::Import => args.extend([
+                "--cache-from".into(),
+                format!("type=registry,ref={cache_ref}"),
+            ]),
+        }
+        args.extend(["--load".into(), context.display().to_string()]);
+
+        let log_path = self.logs.join(format!("{way}-{label}.log"));
+        let log = std::fs::File::create(&log_path)
+            .with_context(|| format!("cannot create {}", log_path.display()))?;
+        let started = Instant::now();
+        let status = tokio::process::Command::new("docker")
+            .args(&args)
+            .env("DOCKER_HOST", self.engine.docker_host())
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .status()
+            .await
+            .context("cannot run docker buildx")?;
+        let seconds = started.elapsed().as_secs_f64();
+        if !status.success() {
+            bail!(
+                "building {way} ({label}) failed; the log ends with:\n{}",
+                log_tail(&log_path)
+            );
+        }
+        let image_id = self
+            .engine
+            .docker(&["image", "inspect", "--format", "{{.Id}}", &tag])
+            .await?
+            .stdout
+            .trim()
+            .to_owned();
+        Ok(BuildRun { seconds, image_id })
+    }
+
+    /// See [`image_sizes`].
+    pub fn sizes(&self, image: &str, binary_path: &str) -> Result<ImageSizes> {
+        image_sizes(Some(&self.engine.docker_host()), image, binary_path)
+    }
+
+    /// The image's layers (uncompressed digests), bottom first: where two
+    /// builds of the same commit part ways.
+    pub async fn layers(&self, image: &str) -> Result<Vec<String>> {
+        let inspect = self
+            .engine
+            .docker(&[
+                "image",
+                "inspect",
+                "--format",
+                "{{json .RootFS.Layers}}",
+                image,
+            ])
+            .await?
+            .stdout;
+        serde_json::from_str(inspect.trim()).context("unexpected docker image inspect output")
+    }
+}
+
+/// The unpacked size of an image and of the binary at `binary_path`, read
+/// from `docker export` of a container made from it (which works for an
+/// image without a shell too). `docker_host`: another engine than the
+/// default one.
+pub fn image_sizes(
+    docker_host: Option<&str>,
+    image: &str,
+    binary_path: &str,
+) -> Result<ImageSizes> {
+    let docker = |args: &[&str]| {
+        let mut command = Command::new("docker");
+        command.args(args).stdin(Stdio::null());
+        if let Some(host) = docker_host {
+            command.env("DOCKER_HOST", host);
+        }
+        command
+    };
+    let created = docker(&["create", image])
+        .output()
+        .context("cannot run docker create")?;
+    ensure!(
+        created.status.success(),
+        "docker create {image} failed: {}",
+        String::from_utf8_lossy(&created.stderr).trim()
+    );
+    let container = String::from_utf8_lossy(&created.stdout).trim().to_owned();
+    let sizes = exported_sizes(docker(&["export", &container]), &container, binary_path);
+    let _ = docker(&["rm", "--force", &container])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+    sizes
+}
+
+fn exported_sizes(mut export: Command, container: &str, binary_path: &str) -> Result<ImageSizes> {
+    let mut export = export
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .context("cannot run docker export")?;
+    let stdout = export
+        .stdout
+        .take()
+        .context("docker export has no output")?;
+    let sizes = regular_file_sizes(stdout, binary_path);
+    let status = export.wait()?;
+    ensure!(status.success(), "docker export {container} failed");
+    let (image_bytes, binary_bytes) = sizes?;
+    let binary_bytes =
+        binary_bytes.with_context(|| format!("{binary_path} is not in the image"))?;
+    Ok(ImageSizes {
+        image_bytes,
+        binary_bytes,
+    })
+}
+
+/// The total size of the regular files in a tar stream, and the size of the
+/// one at `path` when present.
+fn regular_file_sizes(stream: impl Read, path: &str) -> Result<(u64, Option<u64>)> {
+    let wanted = path.trim_start_matches('/');
+    let mut archive = tar::Archive::new(stream);
+    let (mut total, mut found) = (0, None);
+    for entry in archive.entries().context("unreadable export")? {
+        let entry = entry.context("unreadable export entry")?;
+        if entry.header().entry_type() != tar::EntryType::Regular {
+            continue;
+        }
+        let size = entry.header().size()?;
+        total += size;
+        if entry.path()?.as_os_str() == wanted {
+            found = Some(size);
+        }
+    }
+    Ok((total, found))
+}
+
+fn log_tail(path: &Path) -> String {
+    let log = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = log.lines().collect();
+    lines[lines.len().saturating_sub(20)..].join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_count_regular_files_and_find_the_binary() {
+        let mut builder = tar::Builder::new(Vec::new());
+        for (path, size) in [("opt/rel/bin/service_discovery", 40), ("etc/os-release", 2)] {
+            let mut header = tar::Header::new_gnu();
+            header.set_size(size);
+            header.set_mode(0o755);
+            builder
+                .append_data(&mut header, path, &vec![0u8; size as usize][..])
+                .unwrap();
+        }
+        let mut link = tar::Header::new_gnu();
+        link.set_entry_type(tar::EntryType::Symlink);
+        link.set_size(0);
+        builder
+            .append_link(
+                &mut link,
+                "bin/service_discovery",
+                "/opt/rel/bin/service_discovery",
+            )
+            .unwrap();
+        let archive = builder.into_inner().unwrap();
+
+        let sizes = regular_file_sizes(&archive[..], "/opt/rel/bin/service_discovery").unwrap();
+        assert_eq!(sizes, (42, Some(40)));
+        let missing = regular_file_sizes(&archive[..], "/usr/local/bin/service_discovery").unwrap();
+        assert_eq!(missing, (42, None));
+    }
+}
