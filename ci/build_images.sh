@@ -233,16 +233,22 @@ build_image() {
 }
 
 # The id to report: the engine's own id for a loaded image (whichever image
-# store it uses), else the manifest digest the registry serves.
+# store it uses); the manifest digest the registry serves for a pushed one;
+# the config digest for a build that stays in the cache.
 image_id_of() {
-    local tag=$1 metadata_file=$2 id
+    local tag=$1 metadata_file=$2 id key=containerimage.config.digest
     if $load; then
         id=$(docker image inspect --format '{{.Id}}' "$tag") ||
             ci_die "the engine does not know $tag although it was loaded"
-    else
-        id=$(sed -n 's/^ *"containerimage.digest": *"\(sha256:[0-9a-f]*\)".*/\1/p' "$metadata_file")
+        printf '%s' "$id"
+        return
     fi
-    [[ $id == sha256:* ]] || ci_die "buildx reported no image digest for $tag"
+    if $push; then
+        key=containerimage.digest
+    fi
+    id=$(jq -r --arg key "$key" '.[$key] // empty' "$metadata_file") ||
+        ci_die "buildx wrote an unreadable metadata file for $tag"
+    [[ $id == sha256:* ]] || ci_die "buildx reported no $key for $tag"
     printf '%s' "$id"
 }
 

@@ -6,7 +6,7 @@
 //! runner images started and stopped. Writes bench.json, bench.md and
 //! bench.svg.
 //!
-//! Usage: cargo run --release -p integration_suite --example bench -- \
+//! Usage: cargo run -p integration_suite --example bench -- \
 //!            [--repetitions N] [--ways naive,cargo-chef,project] [--output DIR]
 //!
 //! Needs the suite's host (ci/bootstrap_host.sh, ci/mirror_base_images.sh),

@@ -16,7 +16,7 @@ pub fn unique_tag(name: &str) -> String {
 }
 
 /// The host CA bundle the build scripts pass as the `ca_bundle` secret.
-fn ca_bundle() -> Option<PathBuf> {
+pub fn ca_bundle() -> Option<PathBuf> {
     let path = std::env::var_os("CA_BUNDLE")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("/etc/ssl/certs/ca-certificates.crt"));

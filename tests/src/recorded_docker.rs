@@ -8,15 +8,19 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use tempfile::TempDir;
 
-/// Answers `docker info`, writes an image id where `--iidfile` asks, and
-/// appends every invocation's arguments, one per line, to the record file,
-/// followed by an end marker.
+/// Answers `docker info`, writes image digests where `--metadata-file` asks
+/// and an image id for `docker image inspect`, and appends every
+/// invocation's arguments, one per line, to the record file, followed by an
+/// end marker.
 const SCRIPT: &str = r#"#!/usr/bin/env bash
 record=${RECORDED_DOCKER_LOG:?}
 { printf '%s\n' "$@"; printf '%s\n' '--end-of-call--'; } >>"$record"
+if [[ ${1:-} == image && ${2:-} == inspect ]]; then
+    printf 'sha256:%064d\n' 0
+fi
 while (($# > 0)); do
-    if [[ $1 == --iidfile ]]; then
-        printf 'sha256:%064d' 0 >"$2"
+    if [[ $1 == --metadata-file ]]; then
+        printf '{"containerimage.config.digest": "sha256:%064d", "containerimage.digest": "sha256:%064d"}\n' 0 0 >"$2"
     fi
     shift
 done

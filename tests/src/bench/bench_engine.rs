@@ -15,11 +15,9 @@ use serde::Serialize;
 
 use crate::base_images::BaseImages;
 use crate::bench::ways::Way;
+use crate::buildx::ca_bundle;
 use crate::fresh_engine::FreshEngine;
 use crate::host::REGISTRY;
-
-/// Where the project's build scripts take the optional CA bundle from.
-const DEFAULT_CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
 
 pub struct BenchEngine {
     engine: FreshEngine,
@@ -60,9 +58,6 @@ impl BenchEngine {
     pub async fn start(bases: &BaseImages, logs: &Path) -> Result<Self> {
         std::fs::create_dir_all(logs)
             .with_context(|| format!("cannot create {}", logs.display()))?;
-        let ca_bundle = std::env::var_os("CA_BUNDLE")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from(DEFAULT_CA_BUNDLE));
         let build_args = [("RUST_IMAGE", &bases.rust), ("RUNNER_IMAGE", &bases.runner)]
             .into_iter()
             .map(|(name, pin)| format!("{name}={}", pin.reference))
@@ -71,7 +66,7 @@ impl BenchEngine {
             engine: FreshEngine::start().await?,
             bases: vec![bases.rust.reference.clone(), bases.runner.reference.clone()],
             build_args,
-            ca_bundle: ca_bundle.is_file().then_some(ca_bundle),
+            ca_bundle: ca_bundle(),
             logs: logs.to_owned(),
         })
     }

@@ -11,6 +11,7 @@ use anyhow::{Context, Result, ensure};
 use integration_suite::build_progress::{
     BuildProgress, StepOutcome, compiled_crates, downloaded_crates,
 };
+use integration_suite::cargo_cache_mount::evict_crate;
 use integration_suite::host::host;
 use integration_suite::project_images::{Target, build_turn, project_image};
 use integration_suite::repo_copy::RepoCopy;
@@ -94,6 +95,10 @@ async fn c2_steps_before_the_project_stay_cached_after_a_change(
     let layer_before = top_layer(host.docker(), &before, "builder").await?;
 
     make(&copy, change)?;
+    if let Change::NewDependency = change {
+        // Earlier runs downloaded it into the shared cache mount already.
+        evict_crate(&host, NEW_CRATE.0, NEW_CRATE.1).await?;
+    }
     commit_all(&copy, "the change under test")?;
     let after = build(&copy, target).await?;
     eprintln!(
@@ -162,12 +167,32 @@ fn make(copy: &RepoCopy, change: Change) -> Result<()> {
             "service_discovery/src/model.rs",
             &format!("edited by a cache test, run {}", std::process::id()),
         ),
-        Change::NewDependency => add_dependency(
-            copy,
-            "service_discovery/Cargo.toml",
-            NEW_CRATE.0,
-            NEW_CRATE.1,
-        ),
+        Change::NewDependency => {
+            add_dependency(
+                copy,
+                "service_discovery/Cargo.toml",
+                NEW_CRATE.0,
+                NEW_CRATE.1,
+            )?;
+            // Plus a feature no build enables, named for this run: the
+            // recipe is then one no earlier run has cooked, so the
+            // dependency step cannot come from a previous run's cache.
+            copy.edit("service_discovery/Cargo.toml", |text| {
+                let section = "[features]\n";
+                ensure!(
+                    text.contains(section),
+                    "no [features] in service_discovery/Cargo.toml"
+                );
+                let nonce = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)?
+                    .as_nanos();
+                Ok(text.replacen(
+                    section,
+                    &format!("{section}rebuild-check-{nonce} = []\n"),
+                    1,
+                ))
+            })
+        }
     }
 }
 

@@ -15,6 +15,7 @@ use anyhow::{Context, Result};
 use integration_suite::build_progress::{BuildProgress, StepOutcome};
 use integration_suite::fresh_engine::FreshEngine;
 use integration_suite::host::host;
+use integration_suite::image_identity::image_identity;
 use integration_suite::project_images::{Target, build_turn, project_image};
 use integration_suite::repo_copy::RepoCopy;
 use integration_suite::repo_edits::commit_all;
@@ -72,30 +73,6 @@ fn assert_nothing_ran(progress: &BuildProgress) {
         executed.is_empty(),
         "steps ran instead of coming from the registry: {executed:#?}"
     );
-}
-
-/// What makes two images the same image: their layers, their creation
-/// time and their configuration. (The engine's image id also covers the
-/// build's attestation, which records when and where it ran.)
-async fn image_identity(docker_host: Option<&str>, image: &str) -> Result<String> {
-    let mut command = tokio::process::Command::new("docker");
-    command.args([
-        "image",
-        "inspect",
-        "--format",
-        "{{json .RootFS.Layers}} {{.Created}} {{json .Config}}",
-        image,
-    ]);
-    if let Some(host) = docker_host {
-        command.env("DOCKER_HOST", host);
-    }
-    let output = command.output().await.context("cannot run docker")?;
-    anyhow::ensure!(
-        output.status.success(),
-        "docker image inspect {image}: {}",
-        String::from_utf8_lossy(&output.stderr).trim()
-    );
-    Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
 }
 
 #[tokio::test]

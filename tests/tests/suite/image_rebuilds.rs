@@ -109,6 +109,14 @@ async fn m1_dependency_layer_follows_added_and_moved_member_crates() -> Result<(
         "pub const NOTE: &str = \"built with a new member crate\";\n",
     )?;
     copy.rename("tests", "crates/integration_suite")?;
+    copy.edit("crates/integration_suite/Cargo.toml", |text| {
+        let dependency = r#"path = "../service_discovery""#;
+        ensure!(
+            text.contains(dependency),
+            "the suite no longer depends on the service by path: update this test"
+        );
+        Ok(text.replace(dependency, r#"path = "../../service_discovery""#))
+    })?;
     copy.edit("Cargo.toml", |text| {
         let members = r#"members = ["service_discovery", "tests"]"#;
         ensure!(
