@@ -92,6 +92,25 @@ fn stage_from(arguments: &str) -> Stage {
     }
 }
 
+/// The lines between `# ANCHOR: NAME` and `# ANCHOR_END: NAME` (the
+/// markers the book includes excerpts by), so a test can run exactly the
+/// instructions the Dockerfile has.
+pub fn anchored(text: &str, name: &str) -> Option<String> {
+    let start = format!("# ANCHOR: {name}");
+    let end = format!("# ANCHOR_END: {name}");
+    let mut lines = text.lines().skip_while(|line| line.trim() != start);
+    lines.next()?;
+    let mut excerpt = String::new();
+    for line in lines {
+        if line.trim() == end {
+            return Some(excerpt);
+        }
+        excerpt.push_str(line);
+        excerpt.push('\n');
+    }
+    None
+}
+
 /// The logical instructions of a Dockerfile. Comment lines (also those
 /// inside a continued instruction) and blank lines are skipped; parser
 /// directives such as `# syntax=` count as comments here.
@@ -135,6 +154,15 @@ fn instruction(line: &str) -> Option<Instruction> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn anchored_lines_are_found_by_name_and_need_both_markers() {
+        let text =
+            "FROM x\n# ANCHOR: apt\nRUN a\nRUN b\n# ANCHOR_END: apt\n# ANCHOR: open\nRUN c\n";
+        assert_eq!(anchored(text, "apt").as_deref(), Some("RUN a\nRUN b\n"));
+        assert_eq!(anchored(text, "open"), None);
+        assert_eq!(anchored(text, "missing"), None);
+    }
 
     const DOCKERFILE: &str = r#"# syntax=docker/dockerfile:1
 ARG BASE=debian:bookworm-slim

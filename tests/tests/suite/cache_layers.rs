@@ -7,6 +7,7 @@
 
 use anyhow::{Context, Result, anyhow, ensure};
 use integration_suite::buildx::{ImageBuild, unique_tag};
+use integration_suite::dockerfile::anchored;
 use integration_suite::host::host;
 use integration_suite::leak_scan::{LeakScanner, ScanReport, Secret};
 use integration_suite::project_images::{Target, build_turn, project_image};
@@ -17,6 +18,8 @@ use tokio::sync::OnceCell;
 const MARKED_SOURCE: &str = "service_discovery/src/model.rs";
 /// Packages the project's apt steps install (toolchain and tester stages).
 const INSTALLED_PACKAGES: [&str; 2] = ["protobuf-compiler", "dnsutils"];
+/// What the toolchain stage's apt step (the `apt_cache` anchor) installs.
+const TOOLCHAIN_PACKAGES: [&str; 1] = ["protobuf-compiler"];
 
 const SOURCE_MARKER: &str = "source text";
 
@@ -109,26 +112,34 @@ async fn c9_no_layer_holds_downloaded_debian_packages() -> Result<()> {
     Ok(())
 }
 
-/// A probe build that mounts apt's cache mounts as the project's steps do
-/// and lists them: the packages those steps downloaded are there.
+/// The project's own apt step (docker/Dockerfile's `apt_cache` lines, read
+/// from the file) run in a probe after a step that changes every run, so it
+/// runs rather than coming from the cache; a last step lists the cache
+/// mounts it used: the packages it fetched are there, not in a layer.
 #[tokio::test]
 async fn c9_apt_cache_mounts_hold_the_downloaded_packages() -> Result<()> {
     let host = host().await;
-    // Both apt steps (toolchain, tester) ran or came from the cache by now.
-    project_image(Target::Tester).await?;
+    let dockerfile = std::fs::read_to_string(repo_path("docker/Dockerfile"))?;
+    let apt_step =
+        anchored(&dockerfile, "apt_cache").context("no apt_cache anchor in docker/Dockerfile")?;
     let probe = tempfile::tempdir()?;
     std::fs::write(
         probe.path().join("Dockerfile"),
-        "ARG RUST_IMAGE\n\
-         FROM ${RUST_IMAGE}\n\
-         ARG PROBE\n\
-         RUN --mount=type=cache,target=/var/cache/apt,sharing=locked \\\n    \
-             --mount=type=cache,target=/var/lib/apt,sharing=locked \\\n    \
-             echo \"probe ${PROBE}\" && ls /var/cache/apt/archives /var/lib/apt/lists\n",
+        format!(
+            "ARG RUST_IMAGE\n\
+             FROM ${{RUST_IMAGE}}\n\
+             SHELL [\"/bin/bash\", \"-o\", \"pipefail\", \"-c\"]\n\
+             ARG PROBE\n\
+             RUN echo \"probe ${{PROBE}}\"\n\
+             {apt_step}\
+             RUN --mount=type=cache,target=/var/cache/apt,sharing=locked \\\n    \
+                 --mount=type=cache,target=/var/lib/apt,sharing=locked \\\n    \
+                 ls /var/cache/apt/archives /var/lib/apt/lists\n"
+        ),
     )?;
     let build = ImageBuild::new(probe.path(), unique_tag("apt-cache-probe"))
         .build_arg("RUST_IMAGE", &host.base_images().rust.reference)
-        // A new value each run, so the listing step runs instead of coming from the cache.
+        // A new value each run, so the steps after it run instead of coming from the cache.
         .build_arg(
             "PROBE",
             format!("{}-{:?}", std::process::id(), std::time::SystemTime::now()),
@@ -137,7 +148,7 @@ async fn c9_apt_cache_mounts_hold_the_downloaded_packages() -> Result<()> {
         let _turn = build_turn().await;
         build.run().await?
     };
-    for package in INSTALLED_PACKAGES {
+    for package in TOOLCHAIN_PACKAGES {
         assert!(
             image
                 .log
