@@ -11,7 +11,7 @@ use anyhow::{Context, Result, ensure};
 use integration_suite::build_progress::{
     BuildProgress, StepOutcome, compiled_crates, downloaded_crates,
 };
-use integration_suite::cargo_cache_mount::evict_crate;
+use integration_suite::cargo_cache_mount::{evict_crate, fetch_lockfile};
 use integration_suite::host::host;
 use integration_suite::project_images::{Target, build_turn, project_image};
 use integration_suite::repo_copy::RepoCopy;
@@ -94,11 +94,15 @@ async fn c2_steps_before_the_project_stay_cached_after_a_change(
     // Read now: the next run may move the dependency image's tags.
     let layer_before = top_layer(host.docker(), &before, "builder").await?;
 
-    make(&copy, change)?;
     if let Change::NewDependency = change {
-        // Earlier runs downloaded it into the shared cache mount already.
+        // The cache mount holds every crate the lockfile had before the
+        // change (the builder may have garbage-collected it since the
+        // cached dependency step last ran), and not the new one, which
+        // earlier runs of this test downloaded into it.
+        fetch_lockfile(&host, copy.path()).await?;
         evict_crate(&host, NEW_CRATE.0, NEW_CRATE.1).await?;
     }
+    make(&copy, change)?;
     commit_all(&copy, "the change under test")?;
     let after = build(&copy, target).await?;
     eprintln!(

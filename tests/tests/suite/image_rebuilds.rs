@@ -100,9 +100,17 @@ async fn m1_dependency_layer_follows_added_and_moved_member_crates() -> Result<(
 
     let copy = RepoCopy::new()?;
     // A new member the service depends on, and the suite moved under crates/.
+    // Its feature, named for this run, makes the recipe one no earlier run
+    // has cooked: the dependency step cannot come from a previous run.
+    let run = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_nanos();
     copy.write(
         "crates/release_note/Cargo.toml",
-        "[package]\nname = \"release_note\"\nversion = \"0.1.0\"\nedition.workspace = true\npublish = false\n",
+        &format!(
+            "[package]\nname = \"release_note\"\nversion = \"0.1.0\"\nedition.workspace = true\npublish = false\n\n\
+             [features]\nrun-{run} = []\n"
+        ),
     )?;
     copy.write(
         "crates/release_note/src/lib.rs",
