@@ -23,6 +23,8 @@ ENGINE_MIN_MAJOR=26
 # bookworm ships docker.io 20.10; trixie's 26.x installs cleanly on bookworm.
 ENGINE_SUITE_FOR_BOOKWORM=trixie
 DAEMON_JSON=/etc/docker/daemon.json
+# The build cache the engine keeps at most (builder.gc.defaultKeepStorage).
+BUILD_CACHE_CEILING=25GB
 REGISTRY_CONFIG="$CI_REPO_ROOT/ci/registry.yml"
 LOG_DIR="${CI_LOG_DIR:-/var/log}"
 STARTUP_TIMEOUT_SECS=60
@@ -141,22 +143,26 @@ install_packages() {
     fi
 }
 
-# The containerd image store; merged into an existing daemon.json so other
-# settings the administrator made are kept.
+# The containerd image store, and a ceiling on the build cache (every
+# build adds layers; without a ceiling the collector only steps in when the
+# disk is nearly full, which on a thinly provisioned disk can be too late).
+# Merged into an existing daemon.json, so other settings are kept.
 configure_engine() {
-    if [[ -f $DAEMON_JSON ]] &&
-        [[ "$(jq -r '.features["containerd-snapshotter"] // false' "$DAEMON_JSON" 2>/dev/null)" == true ]]; then
-        return
-    fi
     local current='{}' merged
     if [[ -f $DAEMON_JSON ]]; then
         current=$(cat "$DAEMON_JSON")
     fi
-    merged=$(jq '.features["containerd-snapshotter"] = true' <<<"$current") ||
+    merged=$(jq --arg keep "$BUILD_CACHE_CEILING" '
+        .features["containerd-snapshotter"] = true
+        | .builder.gc.enabled |= (if . == null then true else . end)
+        | .builder.gc.defaultKeepStorage |= (if . == null then $keep else . end)' <<<"$current") ||
         ci_die "$DAEMON_JSON is not valid JSON: fix it, then rerun"
+    if [[ "$(jq -S . <<<"$merged")" == "$(jq -S . <<<"$current")" ]]; then
+        return
+    fi
     ci_as_root mkdir -p "$(dirname "$DAEMON_JSON")"
     ci_as_root tee "$DAEMON_JSON" >/dev/null <<<"$merged"
-    note_change "enabled the containerd image store in $DAEMON_JSON"
+    note_change "set the containerd image store and a ${BUILD_CACHE_CEILING} build cache ceiling in $DAEMON_JSON"
 }
 
 start_detached() {

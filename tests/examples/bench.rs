@@ -247,10 +247,11 @@ async fn build_runs(
 
 /// The host's incremental `cargo build --release` after the same one-line
 /// edit, once per repetition, after one untimed build that warms the target
-/// directory (kept under target/, so later runs start warm).
+/// directory: the repository's own, so a host that has built the release
+/// before starts warm.
 fn host_incremental_builds(repetitions: usize, progress: &Progress) -> Result<Vec<f64>> {
     let copy = RepoCopy::new()?;
-    let target_dir = repo_path("target/bench-host");
+    let target_dir = repo_path("target");
     let cargo_build = || -> Result<f64> {
         let started = Instant::now();
         let status = std::process::Command::new("cargo")

@@ -14,6 +14,7 @@ use tokio::process::Command;
 use tokio::sync::OnceCell;
 
 use crate::base_images::{BaseImages, LOCK_FILE};
+use crate::leftovers::remove_leftovers;
 use crate::repo::{repo_path, repo_root};
 
 /// The project's registry, where the base images are mirrored.
@@ -73,6 +74,7 @@ fn abort_run(error: &anyhow::Error) -> ! {
 async fn prepare() -> Result<BaseImages> {
     check_engine().await?;
     check_registry().await?;
+    remove_leftovers(&connect()?).await?;
     mirror_base_images().await?;
     BaseImages::load(&repo_path(LOCK_FILE))
 }

@@ -30,6 +30,7 @@ pub mod image_config;
 pub mod image_fs;
 pub mod image_identity;
 pub mod leak_scan;
+pub mod leftovers;
 pub mod load_generator;
 pub mod postgres_image;
 pub mod private_registry;
