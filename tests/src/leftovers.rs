@@ -1,10 +1,19 @@
 //! What earlier runs of the suite left in the engine: containers carrying
-//! the suite's label (a run that was killed never removed them) and images
-//! under the suite's own names. Every run builds the commit it tests, so
-//! without this each commit would leave gigabytes of images behind. Layers
-//! stay in the build cache, so a fixture rebuilds a removed image quickly.
+//! the suite's label (a run that was killed never removed them), images
+//! under the suite's own names, and build cache layers beyond a budget.
+//! Every run builds the commit it tests, so without this each commit would
+//! leave gigabytes behind. The most recently used layers stay, so fixtures
+//! rebuild removed images quickly.
+//!
+//! The layer budget leaves room below the engine's cache ceiling for one
+//! run (ci/bootstrap_host.sh sets 25GB): when the ceiling is reached the
+//! engine's collector evicts least recently used records, and the cargo
+//! and apt cache mounts can be among them, which would undo what the cache
+//! tests measure. Cache mounts themselves are never pruned here.
 
-use anyhow::{Context, Result};
+use std::process::Stdio;
+
+use anyhow::{Context, Result, ensure};
 use bollard::Docker;
 use bollard::query_parameters::{
     ListContainersOptionsBuilder, ListImagesOptionsBuilder, RemoveContainerOptionsBuilder,
@@ -25,7 +34,11 @@ pub fn is_suite_tag(tag: &str) -> bool {
         .any(|prefix| name.starts_with(prefix))
 }
 
-/// Removes the suite's containers and image tags left by earlier runs.
+/// How much of the build cache's layers a run starts with at most.
+const LAYER_BUDGET: &str = "12GB";
+
+/// Removes the suite's containers and image tags left by earlier runs, and
+/// trims the build cache's layers to [`LAYER_BUDGET`].
 pub async fn remove_leftovers(docker: &Docker) -> Result<()> {
     let filters = std::collections::HashMap::from([("label", vec![SUITE_LABEL])]);
     let containers = docker
@@ -63,6 +76,30 @@ pub async fn remove_leftovers(docker: &Docker) -> Result<()> {
                 .await;
         }
     }
+    trim_build_cache().await
+}
+
+/// `docker builder prune` of layer records only, least recently used first.
+async fn trim_build_cache() -> Result<()> {
+    let output = tokio::process::Command::new("docker")
+        .args([
+            "builder",
+            "prune",
+            "--force",
+            "--filter",
+            "type=regular",
+            "--keep-storage",
+            LAYER_BUDGET,
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .await
+        .context("cannot run docker builder prune")?;
+    ensure!(
+        output.status.success(),
+        "docker builder prune failed: {}",
+        String::from_utf8_lossy(&output.stderr).trim()
+    );
     Ok(())
 }
 
