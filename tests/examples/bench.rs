@@ -26,6 +26,7 @@ use integration_suite::bench::report::{
 };
 use integration_suite::bench::stats::Summary;
 use integration_suite::bench::ways::{Way, parse_ways};
+use integration_suite::command_exit::exit_code;
 use integration_suite::host::host;
 use integration_suite::project_images::{Target, project_image};
 use integration_suite::repo::repo_path;
@@ -456,15 +457,8 @@ async fn bench(options: Options) -> Result<()> {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let result = match parse(std::env::args().skip(1)) {
+    exit_code(match parse(std::env::args().skip(1)) {
         Ok(options) => bench(options).await,
         Err(error) => Err(error),
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("error: {error:#}");
-            ExitCode::FAILURE
-        }
-    }
+    })
 }

@@ -11,6 +11,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
+use integration_suite::command_exit::exit_code;
 use integration_suite::host::host;
 use integration_suite::project_images::{Target, project_image};
 use integration_suite::startup_timing::{median, time_service, time_trivial_container};
@@ -98,15 +99,8 @@ async fn bench(options: Options) -> Result<()> {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let result = match parse(std::env::args().skip(1)) {
+    exit_code(match parse(std::env::args().skip(1)) {
         Ok(options) => bench(options).await,
         Err(error) => Err(error),
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("error: {error:#}");
-            ExitCode::FAILURE
-        }
-    }
+    })
 }

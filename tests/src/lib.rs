@@ -14,6 +14,7 @@ pub mod buildah;
 pub mod buildx;
 pub mod cargo_cache_mount;
 pub mod ci_definitions;
+pub mod command_exit;
 pub mod compose_project;
 pub mod container;
 pub mod container_diff;
