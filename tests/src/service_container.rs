@@ -19,6 +19,8 @@ pub const HTTP_PORT: &str = "3000/tcp";
 pub const GRPC_PORT: &str = "8081/tcp";
 pub const DNS_UDP_PORT: &str = "8053/udp";
 pub const DNS_TCP_PORT: &str = "8053/tcp";
+/// How long the suite waits for a container to become ready.
+pub const START_TIMEOUT: Duration = Duration::from_secs(30);
 const PUBLISHED: [&str; 4] = [HTTP_PORT, GRPC_PORT, DNS_UDP_PORT, DNS_TCP_PORT];
 
 const POLL_INTERVAL: Duration = Duration::from_millis(100);
@@ -104,6 +106,12 @@ impl ServiceContainer {
         container.ports = container.published_ports().await?;
         container.wait_until_ready(timeout).await?;
         Ok(container)
+    }
+
+    /// A container of `image` with nothing set, as a plain `docker run IMAGE`
+    /// starts it, ready within [`START_TIMEOUT`].
+    pub async fn start_default(docker: &Docker, image: &str) -> Result<Self> {
+        Self::start(docker, image, RunOptions::default(), START_TIMEOUT).await
     }
 
     /// The host address a container port (e.g. [`HTTP_PORT`]) is published on.

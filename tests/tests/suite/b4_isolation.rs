@@ -3,29 +3,18 @@
 //! fixed ports inside its own network namespace, and each with its own
 //! state: nothing to install, edit or name uniquely per instance.
 
-use std::time::Duration;
-
 use anyhow::{Context, Result};
 use integration_suite::host::host;
 use integration_suite::project_images::{Target, project_image};
 use integration_suite::readme_flow::run_readme_flow;
-use integration_suite::service_container::{DNS_UDP_PORT, HTTP_PORT, RunOptions, ServiceContainer};
+use integration_suite::service_container::{DNS_UDP_PORT, HTTP_PORT, ServiceContainer};
 use reqwest::StatusCode;
-
-const START_TIMEOUT: Duration = Duration::from_secs(30);
 
 #[tokio::test]
 async fn b4_identical_containers_run_side_by_side_unconfigured_on_fixed_ports() -> Result<()> {
     let host = host().await;
     let image = project_image(Target::Runner).await?;
-    let start = || {
-        ServiceContainer::start(
-            host.docker(),
-            &image.id,
-            RunOptions::default(),
-            START_TIMEOUT,
-        )
-    };
+    let start = || ServiceContainer::start_default(host.docker(), &image.id);
     let first = start().await.context("first container")?;
     let second = start().await.context("second container")?;
 

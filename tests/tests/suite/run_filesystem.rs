@@ -3,7 +3,6 @@
 //! container's layer, and the service still does everything.
 
 use std::collections::HashMap;
-use std::time::Duration;
 
 use anyhow::{Context, Result};
 use bollard::models::HostConfig;
@@ -11,9 +10,7 @@ use integration_suite::container_diff::container_diff;
 use integration_suite::full_exercise::exercise_everything;
 use integration_suite::host::host;
 use integration_suite::project_images::{Target, project_image};
-use integration_suite::service_container::{RunOptions, ServiceContainer};
-
-const START_TIMEOUT: Duration = Duration::from_secs(30);
+use integration_suite::service_container::{RunOptions, START_TIMEOUT, ServiceContainer};
 
 #[tokio::test]
 async fn r6_container_diff_shows_only_the_runtime_files_under_tmp() -> Result<()> {
@@ -21,14 +18,9 @@ async fn r6_container_diff_shows_only_the_runtime_files_under_tmp() -> Result<()
     let mut diffs = Vec::new();
     for target in Target::RUNNERS {
         let image = project_image(target).await?;
-        let container = ServiceContainer::start(
-            host.docker(),
-            &image.id,
-            RunOptions::default(),
-            START_TIMEOUT,
-        )
-        .await
-        .with_context(|| format!("starting {target:?}"))?;
+        let container = ServiceContainer::start_default(host.docker(), &image.id)
+            .await
+            .with_context(|| format!("starting {target:?}"))?;
         exercise_everything(host.docker(), &container)
             .await
             .with_context(|| format!("{target:?}"))?;

@@ -9,11 +9,12 @@ use integration_suite::container::read_logs;
 use integration_suite::host::host;
 use integration_suite::project_images::{Target, project_image};
 use integration_suite::remote_console::{FAREWELL, PROMPT, ask};
-use integration_suite::service_container::{HTTP_PORT, RunOptions, ServiceContainer};
+use integration_suite::service_container::{
+    HTTP_PORT, RunOptions, START_TIMEOUT, ServiceContainer,
+};
 use integration_suite::tty_session::TtySession;
 use serde_json::Value;
 
-const START_TIMEOUT: Duration = Duration::from_secs(30);
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(10);
 const RELEASE_BINARY: &str = "/opt/rel/bin/service_discovery";
 
@@ -41,14 +42,9 @@ async fn r1_r2_plain_run_is_foreground_logging_json_to_stdout() -> Result<()> {
     let mut startups: Vec<Vec<Value>> = Vec::new();
     for target in Target::RUNNERS {
         let image = project_image(target).await?;
-        let container = ServiceContainer::start(
-            host.docker(),
-            &image.id,
-            RunOptions::default(),
-            START_TIMEOUT,
-        )
-        .await
-        .with_context(|| format!("starting {target:?}"))?;
+        let container = ServiceContainer::start_default(host.docker(), &image.id)
+            .await
+            .with_context(|| format!("starting {target:?}"))?;
         let inspect = host.docker().inspect_container(&container.id, None).await?;
         assert_eq!(
             (inspect.path.as_deref(), inspect.args.as_deref()),

@@ -2,16 +2,12 @@
 //! admin prompt to the running instance; leaving it does not stop the
 //! service.
 
-use std::time::Duration;
-
 use anyhow::{Context, Result};
 use integration_suite::host::host;
 use integration_suite::project_images::{Target, project_image};
 use integration_suite::protocol_exercise::{FrontEnds, exercise_all_protocols};
 use integration_suite::remote_console::visit_remote_console;
-use integration_suite::service_container::{RunOptions, ServiceContainer};
-
-const START_TIMEOUT: Duration = Duration::from_secs(30);
+use integration_suite::service_container::ServiceContainer;
 
 #[tokio::test]
 async fn r3_remote_console_attaches_and_quitting_leaves_the_service_running() -> Result<()> {
@@ -19,14 +15,9 @@ async fn r3_remote_console_attaches_and_quitting_leaves_the_service_running() ->
     let mut transcripts = Vec::new();
     for target in Target::RUNNERS {
         let image = project_image(target).await?;
-        let container = ServiceContainer::start(
-            host.docker(),
-            &image.id,
-            RunOptions::default(),
-            START_TIMEOUT,
-        )
-        .await
-        .with_context(|| format!("starting {target:?}"))?;
+        let container = ServiceContainer::start_default(host.docker(), &image.id)
+            .await
+            .with_context(|| format!("starting {target:?}"))?;
         let visit = visit_remote_console(host.docker(), &container.id)
             .await
             .with_context(|| format!("remote_console in {target:?}"))?;

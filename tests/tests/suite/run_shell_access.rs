@@ -11,10 +11,9 @@ use integration_suite::container::run_body_to_completion;
 use integration_suite::container_exec::{exec_output, exit_code};
 use integration_suite::host::host;
 use integration_suite::project_images::{Target, project_image};
-use integration_suite::service_container::{RunOptions, ServiceContainer};
+use integration_suite::service_container::ServiceContainer;
 use integration_suite::tty_session::TtySession;
 
-const START_TIMEOUT: Duration = Duration::from_secs(30);
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(10);
 const RUN_TIMEOUT: Duration = Duration::from_secs(30);
 /// A setting that stops the service at start: it exits 2 with one line.
@@ -26,13 +25,7 @@ const NO_SHELL: &str = "\"/bin/sh\": stat /bin/sh: no such file or directory";
 async fn r4_exec_ti_gives_a_shell_in_the_running_runner() -> Result<()> {
     let host = host().await;
     let image = project_image(Target::Runner).await?;
-    let container = ServiceContainer::start(
-        host.docker(),
-        &image.id,
-        RunOptions::default(),
-        START_TIMEOUT,
-    )
-    .await?;
+    let container = ServiceContainer::start_default(host.docker(), &image.id).await?;
     let (mut shell, exec_id) = TtySession::exec(host.docker(), &container.id, &["/bin/sh"]).await?;
     shell.read_until("$ ", ANSWER_TIMEOUT).await?;
     // The shell sees the service as PID 1, and runs as the image's user.
@@ -99,13 +92,7 @@ async fn r4_r5_runner_minimal_has_no_shell_and_the_engine_says_so() -> Result<()
     let host = host().await;
     let image = project_image(Target::RunnerMinimal).await?;
 
-    let container = ServiceContainer::start(
-        host.docker(),
-        &image.id,
-        RunOptions::default(),
-        START_TIMEOUT,
-    )
-    .await?;
+    let container = ServiceContainer::start_default(host.docker(), &image.id).await?;
     let exec = exec_output(
         host.docker(),
         &container.id,
