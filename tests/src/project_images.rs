@@ -84,9 +84,13 @@ pub async fn project_image(target: Target) -> Result<&'static ProjectImage> {
         .map_err(|error| anyhow!("building the {} image failed: {error}", target.stage()))
 }
 
+/// The right to build, held by one build (or one sequence of builds) at a
+/// time; see [`build_turn`].
+pub type BuildTurn = MutexGuard<'static, ()>;
+
 /// Waits until no other image build of the suite runs. Builds share two
 /// cores; one at a time finishes each sooner and keeps timings readable.
-pub async fn build_turn() -> MutexGuard<'static, ()> {
+pub async fn build_turn() -> BuildTurn {
     static ONE_BUILD_AT_A_TIME: Mutex<()> = Mutex::const_new(());
     ONE_BUILD_AT_A_TIME.lock().await
 }

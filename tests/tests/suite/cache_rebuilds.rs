@@ -13,7 +13,7 @@ use integration_suite::build_progress::{
 };
 use integration_suite::cargo_cache_mount::{evict_crate, fetch_lockfile};
 use integration_suite::host::host;
-use integration_suite::project_images::{Target, build_turn, project_image};
+use integration_suite::project_images::{BuildTurn, Target, build_turn, project_image};
 use integration_suite::repo_copy::RepoCopy;
 use integration_suite::repo_edits::{add_dependency, append_comment, commit_all};
 use integration_suite::script_build::{ScriptBuild, ScriptBuildRun};
@@ -90,21 +90,24 @@ async fn c2_steps_before_the_project_stay_cached_after_a_change(
 
     let copy = RepoCopy::new()?;
     commit_all(&copy, "as the working tree is")?;
-    let before = build(&copy, Target::Builder).await?;
+    let before = build(&copy, Target::Builder, build_turn().await).await?;
     // Read now: the next run may move the dependency image's tags.
     let layer_before = top_layer(host.docker(), &before, "builder").await?;
 
+    // One turn from here to the rebuild: no other build may touch the cargo
+    // cache mount in between (a --no-cache build would empty it).
+    let turn = build_turn().await;
     if let Change::NewDependency = change {
         // The cache mount holds every crate the lockfile had before the
         // change (the builder may have garbage-collected it since the
         // cached dependency step last ran), and not the new one, which
         // earlier runs of this test downloaded into it.
-        fetch_lockfile(&host, copy.path()).await?;
-        evict_crate(&host, NEW_CRATE.0, NEW_CRATE.1).await?;
+        fetch_lockfile(&host, copy.path(), &turn).await?;
+        evict_crate(&host, NEW_CRATE.0, NEW_CRATE.1, &turn).await?;
     }
     make(&copy, change)?;
     commit_all(&copy, "the change under test")?;
-    let after = build(&copy, target).await?;
+    let after = build(&copy, target, turn).await?;
     eprintln!(
         "{change:?}: {} rebuilt in {:.0}s",
         target.stage(),
@@ -137,7 +140,11 @@ async fn c2_steps_before_the_project_stay_cached_after_a_change(
     );
 
     let downloads = every_download(&after.progress);
-    assert_eq!(downloads, expected.downloads, "crates downloaded");
+    assert_eq!(
+        downloads, expected.downloads,
+        "crates downloaded: {downloads:?}, expected {:?}",
+        expected.downloads
+    );
 
     if expected.compiles_workspace_only {
         let compile = after
@@ -201,9 +208,9 @@ fn make(copy: &RepoCopy, change: Change) -> Result<()> {
 }
 
 /// Builds `target` of the copy stage by stage (`-s`): the dependency stage
-/// first, tagged by the manifests' checksum, then the target.
-async fn build(copy: &RepoCopy, target: Target) -> Result<ScriptBuildRun> {
-    let _turn = build_turn().await;
+/// first, tagged by the manifests' checksum, then the target. The turn ends
+/// with the build.
+async fn build(copy: &RepoCopy, target: Target, _turn: BuildTurn) -> Result<ScriptBuildRun> {
     ScriptBuild::in_repo(
         copy.path(),
         &[

@@ -4,11 +4,14 @@
 //! OS packages, which keeps the test to a few minutes. The same build shows the CA-bundle secret of the
 //! fetching steps reaching no layer: it runs with a bundle holding one
 //! extra certificate made for this test, whose text is then searched for.
+//! And it shows the price: the cache mounts of the steps it runs start from
+//! empty, so the cargo download cache loses a file left in it before.
 
 use std::process::Stdio;
 
 use anyhow::{Context, Result, ensure};
 use integration_suite::build_progress::StepOutcome;
+use integration_suite::cargo_cache_mount::{holds_mark, leave_mark};
 use integration_suite::host::host;
 use integration_suite::leak_scan::{LeakScanner, Secret};
 use integration_suite::project_images::build_turn;
@@ -89,11 +92,12 @@ impl MarkedBundle {
 
 #[tokio::test]
 async fn c8_refresh_reruns_every_step_and_the_ca_bundle_reaches_no_layer() -> Result<()> {
-    host().await;
+    let host = host().await;
     let bundle = MarkedBundle::new().await?;
-    let run = {
-        let _turn = build_turn().await;
-        ScriptBuild::new(&[
+    let (run, mark_kept) = {
+        let turn = build_turn().await;
+        let mark = leave_mark(&host, &turn).await?;
+        let run = ScriptBuild::new(&[
             "-n",
             "-l",
             "-t",
@@ -105,7 +109,8 @@ async fn c8_refresh_reruns_every_step_and_the_ca_bundle_reaches_no_layer() -> Re
         ])
         .env("CA_BUNDLE", bundle.path())
         .run()
-        .await?
+        .await?;
+        (run, holds_mark(&host, &mark, &turn).await?)
     };
     eprintln!(
         "toolchain stage built without any cache in {:.0}s",
@@ -140,6 +145,14 @@ async fn c8_refresh_reruns_every_step_and_the_ca_bundle_reaches_no_layer() -> Re
             "{stage}: {step}"
         );
     }
+
+    // BuildKit counts cache mounts as cache too: the refresh started the
+    // cargo download cache from empty (what the book's security updates
+    // page warns about).
+    assert!(
+        !mark_kept,
+        "the cargo cache mount kept a file across a --no-cache build"
+    );
 
     let secrets = bundle
         .marker_lines
