@@ -412,6 +412,11 @@ async fn bench(options: Options) -> Result<()> {
             .collect::<Vec<_>>()
             .join(", ")
     ));
+    // The short measurements first: a problem with them shows in minutes,
+    // not after the builds.
+    let host_builds = host_incremental_builds(options.repetitions, &progress)?;
+    let runtime = runtime(options.repetitions.max(MIN_RUNTIME_RUNS), &progress).await?;
+
     let commits = Commits::prepare()?;
     let engine = BenchEngine::start(host.base_images(), &repo_path("target/bench-logs")).await?;
     let runs = build_runs(&options, &engine, &commits, &progress).await?;
@@ -422,9 +427,6 @@ async fn bench(options: Options) -> Result<()> {
         .map(|(_, record)| record.cold_images.as_slice())
         .unwrap_or_default();
     let reproducibility = reproducibility(project_images);
-
-    let host_builds = host_incremental_builds(options.repetitions, &progress)?;
-    let runtime = runtime(options.repetitions.max(MIN_RUNTIME_RUNS), &progress).await?;
 
     let mut ways = Vec::new();
     for (way, record) in runs {

@@ -5,6 +5,7 @@
 //! build on a fresh CI machine does; its pulls come from the project's
 //! registry, where the mirrored base images live.
 
+use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -245,20 +246,31 @@ fn exported_sizes(mut export: Command, container: &str, binary_path: &str) -> Re
 /// The total size of the regular files in a tar stream, and the size of the
 /// one at `path` when present.
 fn regular_file_sizes(stream: impl Read, path: &str) -> Result<(u64, Option<u64>)> {
-    let wanted = path.trim_start_matches('/');
+    let wanted = Path::new(path.trim_start_matches('/'));
     let mut archive = tar::Archive::new(stream);
-    let (mut total, mut found) = (0, None);
+    let mut total = 0;
+    let mut sizes: HashMap<PathBuf, u64> = HashMap::new();
+    // Cargo hard-links the binary it leaves in target/release to its copy in
+    // target/release/deps, and a tar stores the second name as a link.
+    let mut wanted_links_to = None;
     for entry in archive.entries().context("unreadable export")? {
         let entry = entry.context("unreadable export entry")?;
-        if entry.header().entry_type() != tar::EntryType::Regular {
-            continue;
-        }
-        let size = entry.header().size()?;
-        total += size;
-        if entry.path()?.as_os_str() == wanted {
-            found = Some(size);
+        let entry_path = entry.path()?.into_owned();
+        match entry.header().entry_type() {
+            tar::EntryType::Regular => {
+                let size = entry.header().size()?;
+                total += size;
+                sizes.insert(entry_path, size);
+            }
+            tar::EntryType::Link if entry_path == wanted => {
+                wanted_links_to = entry.link_name()?.map(|name| name.into_owned());
+            }
+            _ => {}
         }
     }
+    let found = sizes
+        .get(wanted_links_to.as_deref().unwrap_or(wanted))
+        .copied();
     Ok((total, found))
 }
 
@@ -299,5 +311,35 @@ mod tests {
         assert_eq!(sizes, (42, Some(40)));
         let missing = regular_file_sizes(&archive[..], "/usr/local/bin/service_discovery").unwrap();
         assert_eq!(missing, (42, None));
+    }
+
+    #[test]
+    fn a_hard_linked_binary_counts_once_and_is_found_by_either_name() {
+        let mut builder = tar::Builder::new(Vec::new());
+        let mut header = tar::Header::new_gnu();
+        header.set_size(40);
+        header.set_mode(0o755);
+        builder
+            .append_data(
+                &mut header,
+                "app/target/release/deps/service_discovery-0123",
+                &[0u8; 40][..],
+            )
+            .unwrap();
+        let mut link = tar::Header::new_gnu();
+        link.set_entry_type(tar::EntryType::Link);
+        link.set_size(0);
+        builder
+            .append_link(
+                &mut link,
+                "app/target/release/service_discovery",
+                "app/target/release/deps/service_discovery-0123",
+            )
+            .unwrap();
+        let archive = builder.into_inner().unwrap();
+
+        let sizes =
+            regular_file_sizes(&archive[..], "/app/target/release/service_discovery").unwrap();
+        assert_eq!(sizes, (40, Some(40)));
     }
 }
