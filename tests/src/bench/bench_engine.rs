@@ -224,7 +224,7 @@ pub fn image_sizes(
 fn exported_sizes(mut export: Command, container: &str, binary_path: &str) -> Result<ImageSizes> {
     let mut export = export
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .context("cannot run docker export")?;
     let stdout = export
@@ -232,8 +232,16 @@ fn exported_sizes(mut export: Command, container: &str, binary_path: &str) -> Re
         .take()
         .context("docker export has no output")?;
     let sizes = regular_file_sizes(stdout, binary_path);
+    let mut stderr = String::new();
+    if let Some(mut pipe) = export.stderr.take() {
+        pipe.read_to_string(&mut stderr)?;
+    }
     let status = export.wait()?;
-    ensure!(status.success(), "docker export {container} failed");
+    ensure!(
+        status.success(),
+        "docker export {container} failed: {}",
+        stderr.trim()
+    );
     let (image_bytes, binary_bytes) = sizes?;
     let binary_bytes =
         binary_bytes.with_context(|| format!("{binary_path} is not in the image"))?;
@@ -268,6 +276,9 @@ fn regular_file_sizes(stream: impl Read, path: &str) -> Result<(u64, Option<u64>
             _ => {}
         }
     }
+    // The reader stops at the first end-of-archive block; the writer may
+    // still be sending the rest, and a closed pipe would fail the export.
+    std::io::copy(&mut archive.into_inner(), &mut std::io::sink()).context("unreadable export")?;
     let found = sizes
         .get(wanted_links_to.as_deref().unwrap_or(wanted))
         .copied();
