@@ -12,7 +12,7 @@
 //! Needs the suite's host (ci/bootstrap_host.sh, ci/mirror_base_images.sh),
 //! root (it starts its own dockerd), and access to crates.io and Debian's
 //! archive: a cold build downloads everything. Three repetitions of the
-//! three ways take about two and a half hours on two cores.
+//! three ways take about two hours on two cores.
 
 use std::path::{Path, PathBuf};
 use std::process::{ExitCode, Stdio};
