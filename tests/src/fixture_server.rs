@@ -11,6 +11,7 @@ use tokio::process::Command;
 
 use crate::buildx::{BuiltImage, ImageBuild, unique_tag};
 use crate::container::SUITE_LABEL;
+use crate::docker_cli::docker_output;
 use crate::fixture_files::fixture_path;
 use crate::host::host;
 use crate::project_images::build_turn;
@@ -154,18 +155,6 @@ pub async fn build_server_image(stage: &str, test_name: &str) -> Result<BuiltIma
 }
 
 async fn docker(args: &[String]) -> Result<String> {
-    let output = Command::new("docker")
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .await
-        .context("cannot run docker")?;
-    if !output.status.success() {
-        bail!(
-            "docker {} failed: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&output.stderr).trim()
-        );
-    }
-    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    docker_output(&args, None).await
 }

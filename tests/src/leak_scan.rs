@@ -13,6 +13,7 @@ use std::process::Stdio;
 use aho_corasick::AhoCorasick;
 use anyhow::{Context, Result, bail};
 
+use crate::docker_cli::docker_output;
 use crate::registry_content::{RegistryItem, reachable_content};
 
 /// A value that must never reach an image, with a name for reports.
@@ -305,23 +306,6 @@ pub fn random_secret(prefix: &str) -> Result<String> {
             .map(|byte| format!("{byte:02x}"))
             .collect::<String>()
     ))
-}
-
-async fn docker_output(args: &[&str], docker_host: Option<&str>) -> Result<String> {
-    let mut command = tokio::process::Command::new("docker");
-    command.args(args).stdin(Stdio::null());
-    if let Some(host) = docker_host {
-        command.env("DOCKER_HOST", host);
-    }
-    let output = command.output().await.context("cannot run docker")?;
-    if !output.status.success() {
-        bail!(
-            "docker {} failed: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&output.stderr).trim()
-        );
-    }
-    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
 /// Reads up to `size` bytes, returning them and the rest of the stream.

@@ -11,9 +11,7 @@
 //! and apt cache mounts can be among them, which would undo what the cache
 //! tests measure. Cache mounts themselves are never pruned here.
 
-use std::process::Stdio;
-
-use anyhow::{Context, Result, ensure};
+use anyhow::{Context, Result};
 use bollard::Docker;
 use bollard::query_parameters::{
     ListContainersOptionsBuilder, ListImagesOptionsBuilder, RemoveContainerOptionsBuilder,
@@ -21,6 +19,7 @@ use bollard::query_parameters::{
 };
 
 use crate::container::SUITE_LABEL;
+use crate::docker_cli::docker_output;
 
 /// Names the suite gives its images: the project's namespaces in the local
 /// registry and the unique tags of one-off builds.
@@ -81,8 +80,8 @@ pub async fn remove_leftovers(docker: &Docker) -> Result<()> {
 
 /// `docker builder prune` of layer records only, least recently used first.
 async fn trim_build_cache() -> Result<()> {
-    let output = tokio::process::Command::new("docker")
-        .args([
+    docker_output(
+        &[
             "builder",
             "prune",
             "--force",
@@ -90,16 +89,10 @@ async fn trim_build_cache() -> Result<()> {
             "type=regular",
             "--keep-storage",
             LAYER_BUDGET,
-        ])
-        .stdin(Stdio::null())
-        .output()
-        .await
-        .context("cannot run docker builder prune")?;
-    ensure!(
-        output.status.success(),
-        "docker builder prune failed: {}",
-        String::from_utf8_lossy(&output.stderr).trim()
-    );
+        ],
+        None,
+    )
+    .await?;
     Ok(())
 }
 

@@ -19,6 +19,7 @@ pub mod compose_project;
 pub mod container;
 pub mod container_diff;
 pub mod container_exec;
+pub mod docker_cli;
 pub mod dockerfile;
 pub mod dockerfile_cb;
 pub mod fixture_files;

@@ -1,0 +1,27 @@
+//! The `docker` command line, for what the engine API client does not cover
+//! (`builder prune`, `save` to a stream) or where a test reads as the
+//! command a user would type.
+
+use std::process::Stdio;
+
+use anyhow::{Context, Result, bail};
+
+/// Runs `docker ARGS` against `docker_host` (the default engine when
+/// `None`) and returns its standard output; a failure carries the
+/// command and its standard error.
+pub async fn docker_output(args: &[&str], docker_host: Option<&str>) -> Result<String> {
+    let mut command = tokio::process::Command::new("docker");
+    command.args(args).stdin(Stdio::null());
+    if let Some(host) = docker_host {
+        command.env("DOCKER_HOST", host);
+    }
+    let output = command.output().await.context("cannot run docker")?;
+    if !output.status.success() {
+        bail!(
+            "docker {} failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
