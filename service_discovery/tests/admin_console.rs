@@ -3,7 +3,7 @@
 
 mod service_support;
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -98,10 +98,14 @@ fn services_lists_ports_and_endpoints() {
 #[test]
 fn log_level_changes_the_level_at_runtime() {
     let service = Instance::start(&[("LOGGER_LEVEL", "info")]);
+    // Reads the whole answer: a client that hangs up after sending can have
+    // its request dropped before the handler runs, and so never logged.
     let probe = || {
-        std::net::TcpStream::connect(service.http)
-            .and_then(|mut s| s.write_all(b"GET /healthz HTTP/1.0\r\n\r\n"))
-            .unwrap();
+        let mut stream = std::net::TcpStream::connect(service.http).unwrap();
+        stream.write_all(b"GET /healthz HTTP/1.0\r\n\r\n").unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).unwrap();
+        assert!(answer.starts_with("HTTP/1.0 200"), "{answer}");
     };
     probe();
     let output = service.run("remote_console", "log_level\nlog_level debug\nlog_level\n");

@@ -157,8 +157,12 @@ async fn r8_shutdown_fails_readiness_over_http_and_grpc_before_listeners_close()
     assert_eq!(serving, ServingStatus::Serving);
 
     service.signal(Signal::TERM);
+    // "shutdown requested" is logged before readiness flips; this line after.
     service
-        .wait_for_log("shutdown requested", Duration::from_secs(5))
+        .wait_for_log(
+            "shutdown: readiness now fails, listeners close after the delay",
+            Duration::from_secs(5),
+        )
         .unwrap();
     let http = reqwest::get(service.url("/ready")).await.unwrap();
     assert_eq!(http.status(), StatusCode::SERVICE_UNAVAILABLE);
