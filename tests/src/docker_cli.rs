@@ -9,9 +9,10 @@ use anyhow::{Context, Result, bail};
 /// Runs `docker ARGS` against `docker_host` (the default engine when
 /// `None`) and returns its standard output; a failure carries the
 /// command and its standard error.
-pub async fn docker_output(args: &[&str], docker_host: Option<&str>) -> Result<String> {
+pub async fn docker_output<S: AsRef<str>>(args: &[S], docker_host: Option<&str>) -> Result<String> {
+    let args: Vec<&str> = args.iter().map(AsRef::as_ref).collect();
     let mut command = tokio::process::Command::new("docker");
-    command.args(args).stdin(Stdio::null());
+    command.args(&args).stdin(Stdio::null());
     if let Some(host) = docker_host {
         command.env("DOCKER_HOST", host);
     }

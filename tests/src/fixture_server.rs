@@ -50,19 +50,14 @@ impl FixtureServer {
             args.push(format!("{}:{container}:ro", host.display()));
         }
         args.push(spec.image.clone());
-        let id = docker(&args)
+        let id = docker_output(&args, None)
             .await
             .with_context(|| format!("cannot start a container of {}", spec.image))?;
         let mut server = Self {
             id: id.trim().to_owned(),
             port: 0,
         };
-        let published = match docker(&[
-            "port".into(),
-            server.id.clone(),
-            spec.container_port.clone(),
-        ])
-        .await
+        let published = match docker_output(&["port", &server.id, &spec.container_port], None).await
         {
             Ok(published) => published,
             // Usually the server exited at once: its logs say why.
@@ -152,9 +147,4 @@ pub async fn build_server_image(stage: &str, test_name: &str) -> Result<BuiltIma
     .build_arg("DEBIAN_IMAGE", &host.base_images().runner.reference);
     let _turn = build_turn().await;
     build.run().await
-}
-
-async fn docker(args: &[String]) -> Result<String> {
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    docker_output(&args, None).await
 }
