@@ -2,7 +2,8 @@
 # Installs what building and checking the book needs, at pinned versions, and
 # prints the directory holding mdbook and lychee.
 #
-# Usage: ci/install_book_tools.sh
+# Usage: ci/install_book_tools.sh [--check]
+#   --check         install nothing: fail with one line when a tool is missing
 #   BOOK_TOOLS_DIR  where mdbook and lychee live (default:
 #                   ${XDG_CACHE_HOME:-~/.cache}/service_discovery/book-tools, shared
 #                   by every clone, so a fresh clone does not build mdbook again)
@@ -64,6 +65,19 @@ install_chromium() {
         ci_die "apt-get could not install chromium"
 }
 
+check_only=false
+case "${1:-}" in
+    "") ;;
+    --check) check_only=true ;;
+    -h | --help) sed -n '2,18s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    *) ci_die "unknown argument $1 (usage: ci/install_book_tools.sh [--check])" ;;
+esac
+
+if "$check_only"; then
+    mdbook_installed || ci_die "mdbook $MDBOOK_VERSION is not installed in $BIN_DIR: run ci/setup.sh"
+    lychee_installed || ci_die "lychee ($LYCHEE_PIN) is not installed in $BIN_DIR: run ci/setup.sh"
+    command -v chromium >/dev/null || ci_die "chromium is not on PATH: run ci/setup.sh"
+fi
 mdbook_installed || install_mdbook
 lychee_installed || install_lychee
 command -v chromium >/dev/null || install_chromium

@@ -5,7 +5,8 @@
 # adds on bookworm). It runs rootful on the overlay driver, with its store
 # under /var/lib/containers; no daemon is started.
 #
-# Usage: ci/install_buildah.sh
+# Usage: ci/install_buildah.sh [--check]
+#   --check  install nothing: fail with one line when buildah is missing
 # Prints the installed version on stdout. Idempotent: when a recent enough
 # buildah runs already it installs nothing.
 set -euo pipefail
@@ -51,11 +52,21 @@ install_suite() {
     done
 }
 
+check_only=false
+case "${1:-}" in
+    "") ;;
+    --check) check_only=true ;;
+    -h | --help) sed -n '2,12s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    *) ci_die "unknown argument $1 (usage: ci/install_buildah.sh [--check])" ;;
+esac
+
 version=$(installed_version) || true
 if recent_enough "$version" && packages_installed; then
     printf '%s\n' "$version"
     exit 0
 fi
+"$check_only" &&
+    ci_die "buildah >= $MIN_VERSION with ${PACKAGES[*]} is not installed (found: ${version:-none}): run ci/setup.sh"
 
 command -v apt-get >/dev/null ||
     ci_die "buildah >= $MIN_VERSION is missing and this host has no apt-get: install it, then rerun"

@@ -3,7 +3,8 @@
 # environment of their own, and prints the directory holding their
 # executables.
 #
-# Usage: ci/install_ci_validators.sh
+# Usage: ci/install_ci_validators.sh [--check]
+#   --check            install nothing: fail with one line when they are missing
 #   CI_VALIDATORS_DIR  where the environment lives (default: target/ci-validators)
 #
 #   check-jsonschema  checks .circleci/config.yml, cloudbuild.yaml, the GitHub
@@ -38,10 +39,20 @@ installed() {
     done
 }
 
+check_only=false
+case "${1:-}" in
+    "") ;;
+    --check) check_only=true ;;
+    -h | --help) sed -n '2,18s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    *) ci_die "unknown argument $1 (usage: ci/install_ci_validators.sh [--check])" ;;
+esac
+
 if installed; then
     printf '%s\n' "$TOOLS_DIR/bin"
     exit 0
 fi
+"$check_only" &&
+    ci_die "the validators (${PINS[*]}) are not installed in ${TOOLS_DIR#"$CI_REPO_ROOT"/}: run ci/setup.sh"
 
 python=$(command -v python3) || ci_die "python3 not found: install Debian's python3-venv package"
 "$python" -m venv --clear "$TOOLS_DIR" >&2 ||

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The main job on a developer's host: prepare the container host, build the
-# runner image and start the service in it, read-only, with its ports
-# published on 127.0.0.1 only.
+# The main job on a developer's host: prepare the host for everything the
+# tests need (ci/setup.sh), build the runner image and start the service in
+# it, read-only, with its ports published on 127.0.0.1 only.
 #
 # Usage: ci/up.sh [--down]
 #   --down   stop and remove the container started by an earlier run
@@ -31,8 +31,7 @@ case "${1:-}" in
     *) ci_die "unknown argument $1 (usage: ci/up.sh [--down])" ;;
 esac
 
-"$CI_REPO_ROOT/ci/bootstrap_host.sh"
-"$CI_REPO_ROOT/ci/mirror_base_images.sh" "--${MIRROR_SOURCE:-offline}"
+"$CI_REPO_ROOT/ci/setup.sh" "--${MIRROR_SOURCE:-offline}"
 
 # build_images.sh prints "TARGET IMAGE_ID TAG..." per image; the first tag
 # names the commit.

@@ -1,5 +1,5 @@
 //! buildah, the daemonless builder that stands in for Kaniko here (CI3):
-//! installing it through the project's script, building with its registry
+//! finding it at the version the project's script pins, building with its registry
 //! layer cache, and reading from its output where each step's layer came
 //! from.
 
@@ -10,39 +10,19 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use rustix::process::{Resource, getrlimit};
 use tokio::process::Command;
-use tokio::sync::OnceCell;
 
+use crate::installed_tools::InstallScript;
 use crate::repo::{repo_path, repo_root};
 
-/// Installs buildah when it is missing (see the script for the version).
-pub const INSTALL_SCRIPT: &str = "ci/install_buildah.sh";
+/// Knows the buildah version the suite needs (see the script).
+pub static INSTALL_SCRIPT: InstallScript = InstallScript::new("ci/install_buildah.sh");
 
 /// How many lines of output a failure shows.
 const FAILURE_LOG_LINES: usize = 40;
 
-/// The installed buildah version, installing it on first use in a run.
-pub async fn ensure_installed() -> Result<&'static str> {
-    static VERSION: OnceCell<Result<String, String>> = OnceCell::const_new();
-    let installed = VERSION
-        .get_or_init(|| async {
-            let output = Command::new(repo_path(INSTALL_SCRIPT))
-                .current_dir(repo_root())
-                .stdin(Stdio::null())
-                .output()
-                .await
-                .map_err(|error| format!("cannot run {INSTALL_SCRIPT}: {error}"))?;
-            if !output.status.success() {
-                return Err(format!(
-                    "{INSTALL_SCRIPT} failed: {}",
-                    last_line(&String::from_utf8_lossy(&output.stderr))
-                ));
-            }
-            Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
-        })
-        .await;
-    installed
-        .as_deref()
-        .map_err(|error| anyhow::anyhow!("{error}"))
+/// The installed buildah version, or one line naming the setup command.
+pub fn installed_version() -> Result<&'static str> {
+    INSTALL_SCRIPT.check()
 }
 
 fn last_line(text: &str) -> &str {

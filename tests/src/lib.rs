@@ -31,6 +31,7 @@ pub mod host;
 pub mod image_config;
 pub mod image_fs;
 pub mod image_identity;
+pub mod installed_tools;
 pub mod leak_scan;
 pub mod leftovers;
 pub mod load_generator;

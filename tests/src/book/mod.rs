@@ -1,7 +1,7 @@
 //! The book under `book/`: where its tools are, one rendering of it per test
 //! run, and the checks mdBook does not make itself. The tools are installed
-//! by `ci/install_book_tools.sh` (which `.ci/run` calls before the tests);
-//! the suite never installs anything, it says what to run instead.
+//! by `ci/install_book_tools.sh`, which `ci/setup.sh` (README command 1)
+//! runs; the suite never installs anything, it says what to run instead.
 
 pub mod browser;
 pub mod claims;

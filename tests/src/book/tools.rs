@@ -4,37 +4,15 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Result, bail};
 
-pub const INSTALL_SCRIPT: &str = "ci/install_book_tools.sh";
+use crate::installed_tools::{InstallScript, SETUP_SCRIPT};
 
-/// Where `ci/install_book_tools.sh` puts mdbook and lychee: the same
-/// per-user cache directory the script defaults to, shared by every clone.
-fn tools_bin_dir() -> Result<PathBuf> {
-    let env_dir = |name: &str| {
-        std::env::var_os(name)
-            .filter(|value| !value.is_empty())
-            .map(PathBuf::from)
-    };
-    let dir = env_dir("BOOK_TOOLS_DIR")
-        .or_else(|| {
-            env_dir("XDG_CACHE_HOME").map(|cache| cache.join("service_discovery/book-tools"))
-        })
-        .or_else(|| env_dir("HOME").map(|home| home.join(".cache/service_discovery/book-tools")));
-    match dir {
-        Some(dir) => Ok(dir.join("bin")),
-        None => bail!("neither BOOK_TOOLS_DIR nor HOME is set: set one and run {INSTALL_SCRIPT}"),
-    }
-}
+/// Knows the book tools' pins and where they live.
+pub static INSTALL_SCRIPT: InstallScript = InstallScript::new("ci/install_book_tools.sh");
 
-/// An executable installed by the install script, or an error naming it.
+/// An executable the install script put in place, or one line naming the
+/// setup command.
 pub fn book_tool(name: &str) -> Result<PathBuf> {
-    let path = tools_bin_dir()?.join(name);
-    if !is_executable(&path) {
-        bail!(
-            "{name} not found at {}: run {INSTALL_SCRIPT}",
-            path.display()
-        );
-    }
-    Ok(path)
+    Ok(Path::new(INSTALL_SCRIPT.check()?).join(name))
 }
 
 /// Debian's Chromium, from `PATH` (installed system-wide by the script).
@@ -46,7 +24,7 @@ pub fn chromium() -> Result<PathBuf> {
     });
     match found {
         Some(path) => Ok(path),
-        None => bail!("chromium not found on PATH: run {INSTALL_SCRIPT}"),
+        None => bail!("chromium not found on PATH: run {SETUP_SCRIPT}"),
     }
 }
 

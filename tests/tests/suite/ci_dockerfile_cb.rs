@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, ensure};
 use integration_suite::buildah::{
-    self, BuildahBuild, LayerSource, clear_local_store, ensure_installed, steps,
+    self, BuildahBuild, LayerSource, clear_local_store, installed_version, steps,
 };
 use integration_suite::buildx::BuiltImage;
 use integration_suite::dockerfile::Dockerfile;
@@ -106,7 +106,7 @@ fn cached_steps(log: &str) -> Vec<buildah::Step> {
 async fn ci3_buildah_rebuild_from_an_empty_store_takes_every_layer_from_the_registry_cache()
 -> Result<()> {
     let host = host().await;
-    let version = ensure_installed().await?;
+    let version = installed_version()?;
     let context = build_context()?;
     let tag = format!("{IMAGE_REPOSITORY}:run-{}", std::process::id());
     let build = BuildahBuild {

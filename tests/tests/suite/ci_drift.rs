@@ -1,17 +1,19 @@
 //! The CI definitions agree with the repository they build: every project
 //! script they call accepts the options they pass, every stage they target
 //! exists in the Dockerfile they build, and the publishing rules of the
-//! chapter (CI1-CI3, C8) hold. A renamed stage or option breaks a test here
-//! instead of a pipeline.
+//! chapter (CI1-CI3, C8) hold; the CI job and the hosted test jobs prepare
+//! the host exactly as the README's Quick start does. A renamed stage or
+//! option breaks a test here instead of a pipeline.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::os::unix::fs::PermissionsExt;
 
 use anyhow::{Context, Result, bail};
 use integration_suite::ci_definitions::{
-    CIRCLECI_CONFIG, CLOUDBUILD_CONFIG, Command, all_commands, at, file_commands, github_workflows,
-    load_yaml, option_values, relative, strings,
+    CIRCLECI_CONFIG, CLOUDBUILD_CONFIG, Command, all_commands, at, commands, file_commands,
+    github_workflows, load_yaml, option_values, relative, strings,
 };
+use integration_suite::installed_tools::SETUP_SCRIPT;
 use integration_suite::dockerfile::Dockerfile;
 use integration_suite::repo::repo_path;
 use integration_suite::script_usage::ScriptUsage;
@@ -428,5 +430,82 @@ async fn c8_a_weekly_workflow_rebuilds_main_without_cache_from_pulled_bases_afte
         "no scheduled workflow pushes `{BUILD_SCRIPT} -p {}`",
         refresh.name
     );
+    Ok(())
+}
+
+const README: &str = "README.md";
+const CI_JOB: &str = ".ci/run";
+const UP_SCRIPT: &str = "ci/up.sh";
+
+/// The commands of the first `sh` block under the README's Quick start.
+fn readme_quick_start() -> Result<Vec<Vec<String>>> {
+    let readme = std::fs::read_to_string(repo_path(README))?;
+    let section = readme
+        .split_once("\n## Quick start")
+        .map(|(_, rest)| rest)
+        .context("the README has no Quick start section")?;
+    let block = section
+        .split_once("```sh\n")
+        .and_then(|(_, rest)| rest.split_once("```"))
+        .map(|(block, _)| block)
+        .context("the README's Quick start has no sh block")?;
+    commands(block)
+}
+
+/// What a script runs, less the lines that only set up its own shell.
+fn script_commands(script: &str) -> Result<Vec<Vec<String>>> {
+    let text = std::fs::read_to_string(repo_path(script))?;
+    let mut found = commands(&text)?;
+    found.retain(|words| !matches!(words[0].as_str(), "set" | "cd" | "trap"));
+    Ok(found)
+}
+
+fn runs_setup(words: &[String]) -> bool {
+    let program = words.first().map(String::as_str).unwrap_or_default();
+    program == SETUP_SCRIPT || program.ends_with(&format!("/{SETUP_SCRIPT}"))
+}
+
+#[test]
+fn setup_the_readme_quick_start_is_the_ci_job_and_every_test_job_runs_the_same_setup() -> Result<()>
+{
+    let readme = readme_quick_start()?;
+    assert!(
+        readme.iter().any(|words| words[0] == UP_SCRIPT),
+        "the README's Quick start no longer starts with {UP_SCRIPT}: {readme:?}"
+    );
+    assert_eq!(
+        script_commands(CI_JOB)?,
+        readme,
+        "{CI_JOB} must run exactly the README's Quick start commands"
+    );
+    assert!(
+        script_commands(UP_SCRIPT)?.iter().any(|words| runs_setup(words)),
+        "{UP_SCRIPT} does not run {SETUP_SCRIPT}"
+    );
+
+    let github = file_commands(&repo_path(".github/workflows/ci.yml"))?;
+    let github_test: Vec<&Command> = github
+        .iter()
+        .filter(|command| command.origin.contains(": jobs.test."))
+        .collect();
+    let config = load_yaml(&repo_path(CIRCLECI_CONFIG))?;
+    let circleci_test = circleci_job(&config, "test")?;
+    for (job, commands) in [
+        ("GitHub Actions ci.yml test", github_test),
+        ("CircleCI test", circleci_test.iter().collect()),
+    ] {
+        let setup = commands.iter().position(|command| runs_setup(&command.words));
+        let tests = commands.iter().position(|command| {
+            command.words.first().is_some_and(|program| program == "cargo")
+                && command.words.get(1).is_some_and(|word| word == "test")
+        });
+        match (setup, tests) {
+            (Some(setup), Some(tests)) => assert!(
+                setup < tests,
+                "the {job} job runs the tests before {SETUP_SCRIPT}"
+            ),
+            _ => bail!("the {job} job must run {SETUP_SCRIPT} and then cargo test: {commands:?}"),
+        }
+    }
     Ok(())
 }

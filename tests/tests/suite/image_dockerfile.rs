@@ -9,6 +9,7 @@ use integration_suite::container::run_to_completion;
 use integration_suite::host::host;
 use integration_suite::project_images::build_turn;
 use integration_suite::repo::{repo_path, repo_root};
+use integration_suite::validators::validators_dir;
 
 const RUN_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -78,18 +79,7 @@ async fn c3_p3_build_context_holds_neither_git_nor_target_nor_unread_files() -> 
 
 #[test]
 fn hadolint_passes_and_every_ignored_rule_has_a_reason() -> Result<()> {
-    let install = std::process::Command::new(repo_path("ci/install_lint_tools.sh"))
-        .current_dir(repo_root())
-        .output()
-        .context("cannot run ci/install_lint_tools.sh")?;
-    ensure!(
-        install.status.success(),
-        "installing hadolint failed: {}",
-        String::from_utf8_lossy(&install.stderr)
-    );
-    let bin_dir = String::from_utf8(install.stdout)?.trim().to_owned();
-
-    let lint = std::process::Command::new(format!("{bin_dir}/hadolint"))
+    let lint = std::process::Command::new(validators_dir()?.join("hadolint"))
         .args(["--config", ".hadolint.yaml", "docker/Dockerfile"])
         .current_dir(repo_root())
         .output()
