@@ -6,6 +6,7 @@
 ARG RUST_IMAGE=rust:1.95-slim-bookworm
 ARG RUNNER_IMAGE=debian:bookworm-slim
 ARG CARGO_CHEF_VERSION=0.1.78
+ARG SERVICE=service_discovery
 
 # cargo-chef and the OS build dependencies.
 FROM ${RUST_IMAGE} AS chef
@@ -26,18 +27,20 @@ RUN cargo chef prepare --recipe-path recipe.json
 
 # Dependencies cooked from the recipe alone, then the project over them.
 FROM chef AS builder
+ARG SERVICE
 COPY --from=planner /app/recipe.json recipe.json
 RUN --mount=type=secret,id=ca_bundle,required=false \
     if [ -s /run/secrets/ca_bundle ]; then export CARGO_HTTP_CAINFO=/run/secrets/ca_bundle; fi \
-    && cargo chef cook --release --locked -p service_discovery --recipe-path recipe.json
+    && cargo chef cook --release --locked -p "${SERVICE}" --recipe-path recipe.json
 COPY . .
 RUN --mount=type=secret,id=ca_bundle,required=false \
     if [ -s /run/secrets/ca_bundle ]; then export CARGO_HTTP_CAINFO=/run/secrets/ca_bundle; fi \
-    && cargo build --release --locked -p service_discovery
+    && cargo build --release --locked -p "${SERVICE}"
 
 # The binary on the slim base.
 FROM ${RUNNER_IMAGE} AS runtime
-COPY --from=builder /app/target/release/service_discovery /usr/local/bin/service_discovery
+ARG SERVICE
+COPY --from=builder /app/target/release/${SERVICE} /usr/local/bin/${SERVICE}
 USER 10001:0
 ENTRYPOINT ["/usr/local/bin/service_discovery"]
 CMD ["foreground"]

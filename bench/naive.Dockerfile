@@ -3,8 +3,9 @@
 # itself shipped. Every change to any file rebuilds every dependency.
 #
 # Like the other two ways in the benchmark it builds the service package
-# only (-p service_discovery), so all three compile the same crates.
+# only (-p SERVICE), so all three compile the same crates.
 ARG RUST_IMAGE=rust:1.95-slim-bookworm
+ARG SERVICE=service_discovery
 
 # Toolchain, build dependencies, the source and the build, in one stage.
 FROM ${RUST_IMAGE}
@@ -14,10 +15,11 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY . .
+ARG SERVICE
 # The optional CA bundle secret is the one BuildKit feature kept: behind a
 # TLS-intercepting proxy nothing would download without it.
 RUN --mount=type=secret,id=ca_bundle,required=false \
     if [ -s /run/secrets/ca_bundle ]; then export CARGO_HTTP_CAINFO=/run/secrets/ca_bundle; fi \
-    && cargo build --release --locked -p service_discovery
+    && cargo build --release --locked -p "${SERVICE}"
 ENTRYPOINT ["/app/target/release/service_discovery"]
 CMD ["foreground"]

@@ -13,8 +13,8 @@
 #   -h           show this help
 #
 # Every image is tagged REGISTRY/IMAGE:COMMIT and REGISTRY/IMAGE:BRANCH, never
-# latest; IMAGE is service_discovery for the runner stage and
-# service_discovery-TARGET for the others. COMMIT gets a "-dirty" suffix when
+# latest; IMAGE is the service's package name (see ci_service_name in
+# ci/lib.sh) for the runner stage and IMAGE-TARGET for the others. COMMIT gets a "-dirty" suffix when
 # the working tree has uncommitted changes. The branch tag and main serve as
 # cache sources; the inline cache is written into every image.
 # With -c, the cache of every stage goes to CACHE:TARGET-BRANCH, and a build
@@ -34,7 +34,7 @@ CI_SCRIPT_NAME=build_images
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 DOCKERFILE="$CI_REPO_ROOT/docker/Dockerfile"
-IMAGE=service_discovery
+IMAGE=$(ci_service_name)
 DEFAULT_TARGET=runner
 DEFAULT_BRANCH=main
 # The stage -s builds first and tags by the manifests' checksum.
@@ -86,7 +86,7 @@ parse_options() {
     ((${#targets[@]} > 0)) || targets=("$DEFAULT_TARGET")
     [[ -n $registry ]] || usage_error "-r needs a registry, such as localhost:5000"
     if $cache_given; then
-        [[ -n $cache_repo ]] || usage_error "-c needs a repository, such as localhost:5000/service_discovery-cache"
+        [[ -n $cache_repo ]] || usage_error "-c needs a repository, such as localhost:5000/$IMAGE-cache"
         [[ ${cache_repo##*/} != *:* && $cache_repo != *@* ]] ||
             usage_error "-c takes a repository without tag or digest (got $cache_repo): the script adds TARGET-BRANCH tags"
     fi
@@ -213,7 +213,7 @@ build_image() {
     # No provenance attestation: it records the build's start and end times,
     # so every rebuild, even one taken wholly from the cache, would get a
     # new image id. Without it the same inputs give the same image.
-    options=(--file "$DOCKERFILE" --target "$target" --build-arg "GIT_COMMIT=$commit" --provenance=false)
+    options=(--file "$DOCKERFILE" --target "$target" --build-arg "GIT_COMMIT=$commit" --build-arg "SERVICE=$IMAGE" --provenance=false)
     ci_build_args options
     for tag in "${tags[@]}"; do
         options+=(--tag "$tag")

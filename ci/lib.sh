@@ -80,6 +80,23 @@ ci_rust_version() {
     printf '%s' "$version"
 }
 
+# ANCHOR: service_name
+# The service's name: the workspace package whose manifest has a
+# [package.metadata.container] table. Its binary, its directory and its
+# images are named after it, so renaming the package renames them all.
+ci_service_name() {
+    local metadata names
+    command -v cargo >/dev/null || ci_die "cargo not found: install Rust through rustup first"
+    metadata=$(cargo metadata --no-deps --offline --format-version 1 \
+        --manifest-path "$CI_REPO_ROOT/Cargo.toml" 2>/dev/null) ||
+        ci_die "cargo metadata cannot read the workspace: run cargo metadata --no-deps to see why"
+    names=$(jq -r '.packages[] | select(.metadata.container != null) | .name' <<<"$metadata")
+    [[ -n $names && $names != *$'\n'* ]] ||
+        ci_die "exactly one workspace package must have a [package.metadata.container] table (found: ${names:-none})"
+    printf '%s' "$names"
+}
+# ANCHOR_END: service_name
+
 # ANCHOR: base_images
 # Every base image the Dockerfiles use, as "upstream-name BUILD_ARG", in
 # build order (the offline rust and postgres images derive from debian).

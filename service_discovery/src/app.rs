@@ -213,7 +213,7 @@ pub async fn run(config: Config, log: LogControl, with_console: bool) -> i32 {
         Ok(running) => running,
         Err(err) => {
             tracing::error!(error = format!("{err:#}"), "start failed");
-            eprintln!("service_discovery: {err:#}");
+            eprintln!("{}: {err:#}", crate::NAME);
             return 1;
         }
     };

@@ -38,7 +38,7 @@ Environment (default in brackets):
 /// Service registry answering over HTTP, gRPC and DNS
 #[derive(Debug, Parser)]
 #[command(
-    name = "service_discovery",
+    name = crate::NAME,
     disable_version_flag = true,
     after_help = ENVIRONMENT_HELP
 )]
@@ -71,7 +71,7 @@ impl Cli {
 }
 
 pub fn version_line() -> String {
-    format!("service_discovery {VERSION} (commit {GIT_COMMIT})")
+    format!("{} {VERSION} (commit {GIT_COMMIT})", crate::NAME)
 }
 
 #[cfg(test)]
@@ -86,14 +86,14 @@ mod tests {
 
     #[test]
     fn foreground_is_the_default() {
-        let cli = Cli::try_parse_from(["service_discovery"]).unwrap();
+        let cli = Cli::try_parse_from([crate::NAME]).unwrap();
         assert_eq!(cli.command_or_default(), Command::Foreground);
     }
 
     #[test]
     fn remote_console_is_spelled_as_in_the_chapter() {
         for spelling in ["remote_console", "remote-console"] {
-            let cli = Cli::try_parse_from(["service_discovery", spelling]).unwrap();
+            let cli = Cli::try_parse_from([crate::NAME, spelling]).unwrap();
             assert_eq!(cli.command_or_default(), Command::RemoteConsole);
         }
     }

@@ -14,7 +14,7 @@ use std::time::Duration;
 use crate::logging::LogLevel;
 
 /// File name of the control socket inside `RUNTIME_DIR`.
-pub const CONTROL_SOCKET_NAME: &str = "service_discovery.sock";
+pub const CONTROL_SOCKET_NAME: &str = concat!(env!("CARGO_PKG_NAME"), ".sock");
 
 /// Longest path a Unix socket address can hold on Linux (`sun_path` less
 /// its terminating NUL).

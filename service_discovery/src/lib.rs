@@ -1,6 +1,11 @@
 //! service_discovery: register services and their endpoints over HTTP and
 //! gRPC, and answer DNS A/AAAA/SRV queries for them.
 
+/// The service's name: its package's, so renaming the package renames
+/// every place a user sees it (CLI, version line, prompt, control socket,
+/// error prefixes, the database's application name).
+pub const NAME: &str = env!("CARGO_PKG_NAME");
+
 pub mod admin;
 pub mod app;
 pub mod cli;

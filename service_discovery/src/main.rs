@@ -5,7 +5,7 @@ use clap::Parser;
 use service_discovery::admin::client;
 use service_discovery::cli::{Cli, Command, version_line};
 use service_discovery::config::{self, Config};
-use service_discovery::{app, logging};
+use service_discovery::{NAME, app, logging};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -36,7 +36,7 @@ fn with_control_socket(
             ExitCode::SUCCESS
         }
         Err(err) => {
-            eprintln!("service_discovery: {err}");
+            eprintln!("{NAME}: {err}");
             ExitCode::FAILURE
         }
     }
@@ -51,7 +51,7 @@ fn serve(with_console: bool) -> ExitCode {
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(err) => {
-            eprintln!("service_discovery: cannot start the async runtime: {err}");
+            eprintln!("{NAME}: cannot start the async runtime: {err}");
             return ExitCode::FAILURE;
         }
     };
@@ -68,7 +68,7 @@ fn migrate() -> ExitCode {
     };
     let Some(database) = config.database else {
         eprintln!(
-            "service_discovery: migrate needs a database: set DB_HOST (and DB_USER, DB_NAME, DB_PASSWORD or DB_PASSWORD_FILE)"
+            "{NAME}: migrate needs a database: set DB_HOST (and DB_USER, DB_NAME, DB_PASSWORD or DB_PASSWORD_FILE)"
         );
         return ExitCode::from(2);
     };
@@ -79,20 +79,20 @@ fn migrate() -> ExitCode {
     {
         Ok(runtime) => runtime,
         Err(err) => {
-            eprintln!("service_discovery: cannot start the async runtime: {err}");
+            eprintln!("{NAME}: cannot start the async runtime: {err}");
             return ExitCode::FAILURE;
         }
     };
     match runtime.block_on(app::migrate(&database)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("service_discovery: migrate: {err}");
+            eprintln!("{NAME}: migrate: {err}");
             ExitCode::FAILURE
         }
     }
 }
 
 fn config_error(err: &config::ConfigError) -> ExitCode {
-    eprintln!("service_discovery: {err}");
+    eprintln!("{NAME}: {err}");
     ExitCode::from(2)
 }

@@ -12,7 +12,6 @@ use rustix::process::{Resource, getrlimit};
 use tokio::process::Command;
 
 use crate::installed_tools::InstallScript;
-use crate::repo::{repo_path, repo_root};
 
 /// Knows the buildah version the suite needs (see the script).
 pub static INSTALL_SCRIPT: InstallScript = InstallScript::new("ci/install_buildah.sh");

@@ -58,7 +58,10 @@ fn check(script: &str) -> Result<String, String> {
             .find(|line| !line.trim().is_empty())
             .map(|line| line.trim_start_matches("error: ").to_owned());
         return Err(reason.unwrap_or_else(|| {
-            format!("{script} --check failed ({}): run {SETUP_SCRIPT}", output.status)
+            format!(
+                "{script} --check failed ({}): run {SETUP_SCRIPT}",
+                output.status
+            )
         }));
     }
     Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())

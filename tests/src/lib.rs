@@ -54,6 +54,7 @@ pub mod script_build;
 pub mod script_usage;
 pub mod service_container;
 pub mod service_http;
+pub mod service_package;
 pub mod startup_timing;
 pub mod tty_session;
 pub mod validators;

@@ -39,4 +39,5 @@ mod suite {
     mod run_startup_time;
     mod run_unprivileged;
     mod run_zombies;
+    mod template_names;
 }

@@ -25,7 +25,8 @@ impl Connection {
     pub fn open(path: &Path, timeout: Duration) -> Result<Self, String> {
         let stream = UnixStream::connect(path).map_err(|err| {
             format!(
-                "cannot reach service_discovery at {}: {err} (is it running, with the same RUNTIME_DIR?)",
+                "cannot reach {} at {}: {err} (is it running, with the same RUNTIME_DIR?)",
+                crate::NAME,
                 path.display()
             )
         })?;
@@ -46,7 +47,8 @@ impl Connection {
     pub fn send(&mut self, command: &str) -> Result<Reply, String> {
         let fail = |err: io::Error| {
             format!(
-                "service_discovery at {} stopped answering: {err}",
+                "{} at {} stopped answering: {err}",
+                crate::NAME,
                 self.path.display()
             )
         };
@@ -83,7 +85,8 @@ pub fn remote_console(path: &Path) -> Result<(), String> {
     if interactive {
         let _ = writeln!(
             stdout,
-            "connected to service_discovery at {}; type help for commands, quit to leave",
+            "connected to {} at {}; type help for commands, quit to leave",
+            crate::NAME,
             path.display()
         );
     }

@@ -14,7 +14,7 @@ use crate::lifecycle::{InFlight, Readiness};
 use crate::logging::{LogControl, LogLevel};
 use crate::storage::{SharedStorage, StorageError};
 
-pub const PROMPT: &str = "service_discovery> ";
+pub const PROMPT: &str = concat!(env!("CARGO_PKG_NAME"), "> ");
 
 pub const HELP: &str = "\
 commands:

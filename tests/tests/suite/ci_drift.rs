@@ -13,8 +13,8 @@ use integration_suite::ci_definitions::{
     CIRCLECI_CONFIG, CLOUDBUILD_CONFIG, Command, all_commands, at, commands, file_commands,
     github_workflows, load_yaml, option_values, relative, strings,
 };
-use integration_suite::installed_tools::SETUP_SCRIPT;
 use integration_suite::dockerfile::Dockerfile;
+use integration_suite::installed_tools::SETUP_SCRIPT;
 use integration_suite::repo::repo_path;
 use integration_suite::script_usage::ScriptUsage;
 use yaml_rust2::Yaml;
@@ -479,7 +479,9 @@ fn setup_the_readme_quick_start_is_the_ci_job_and_every_test_job_runs_the_same_s
         "{CI_JOB} must run exactly the README's Quick start commands"
     );
     assert!(
-        script_commands(UP_SCRIPT)?.iter().any(|words| runs_setup(words)),
+        script_commands(UP_SCRIPT)?
+            .iter()
+            .any(|words| runs_setup(words)),
         "{UP_SCRIPT} does not run {SETUP_SCRIPT}"
     );
 
@@ -494,9 +496,14 @@ fn setup_the_readme_quick_start_is_the_ci_job_and_every_test_job_runs_the_same_s
         ("GitHub Actions ci.yml test", github_test),
         ("CircleCI test", circleci_test.iter().collect()),
     ] {
-        let setup = commands.iter().position(|command| runs_setup(&command.words));
+        let setup = commands
+            .iter()
+            .position(|command| runs_setup(&command.words));
         let tests = commands.iter().position(|command| {
-            command.words.first().is_some_and(|program| program == "cargo")
+            command
+                .words
+                .first()
+                .is_some_and(|program| program == "cargo")
                 && command.words.get(1).is_some_and(|word| word == "test")
         });
         match (setup, tests) {

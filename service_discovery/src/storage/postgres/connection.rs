@@ -24,7 +24,7 @@ fn client_config(config: &DatabaseConfig) -> tokio_postgres::Config {
         .port(config.port)
         .user(&config.user)
         .dbname(&config.name)
-        .application_name("service_discovery")
+        .application_name(crate::NAME)
         .connect_timeout(CONNECT_TIMEOUT)
         .tcp_user_timeout(TCP_USER_TIMEOUT)
         .keepalives(true)

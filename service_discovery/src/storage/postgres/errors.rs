@@ -85,17 +85,19 @@ impl ErrorContext {
 
     pub fn schema_missing(&self) -> String {
         format!(
-            "the database at {} has no schema yet: run `service_discovery migrate`",
-            self.server
+            "the database at {} has no schema yet: run `{} migrate`",
+            self.server,
+            crate::NAME
         )
     }
 
     pub fn schema_behind(&self) -> String {
         format!(
             "the database schema at {} is older than this build (which needs migration {}): \
-             run `service_discovery migrate`",
+             run `{} migrate`",
             self.server,
-            migrate::required_version()
+            migrate::required_version(),
+            crate::NAME
         )
     }
 }
@@ -129,7 +131,7 @@ mod tests {
         );
         let behind = context("db").schema_behind();
         assert!(
-            behind.ends_with("run `service_discovery migrate`"),
+            behind.ends_with(&format!("run `{} migrate`", crate::NAME)),
             "{behind}"
         );
         assert!(!format!("{:?}{timed_out}{behind}", context("db")).contains("secret"));

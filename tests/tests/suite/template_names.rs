@@ -1,0 +1,91 @@
+//! One name, one place: the service's name comes from its package. Files
+//! that cannot read `Cargo.toml` (exec-form ENTRYPOINT and HEALTHCHECK, the
+//! build argument defaults, the CI definitions, the compose file) hold a
+//! literal copy, which `ci/rename.sh` rewrites; this test fails as soon as a
+//! copy differs from the package name, so a hand edit cannot drift.
+
+use anyhow::Result;
+use integration_suite::repo::repo_path;
+use integration_suite::service_package::service_name;
+
+/// Where a literal copy of the name stands: in `file`, between `before` and
+/// the next `after` on the same line. Each place must match at least once,
+/// so a place that stops matching fails instead of passing unchecked.
+struct Copy {
+    file: &'static str,
+    before: &'static str,
+    after: &'static str,
+}
+
+const fn copy(file: &'static str, before: &'static str, after: &'static str) -> Copy {
+    Copy {
+        file,
+        before,
+        after,
+    }
+}
+
+const COPIES: &[Copy] = &[
+    copy("Cargo.toml", "members = [\"", "\""),
+    copy("tests/Cargo.toml", "path = \"../", "\""),
+    copy("docker/Dockerfile", "ARG SERVICE=", "\n"),
+    copy("docker/Dockerfile", "[\"/opt/rel/bin/", "\""),
+    copy("ci/Dockerfile.cb", "ARG SERVICE=", "\n"),
+    copy("ci/Dockerfile.cb", "[\"/opt/rel/bin/", "\""),
+    copy("bench/naive.Dockerfile", "ARG SERVICE=", "\n"),
+    copy("bench/naive.Dockerfile", "[\"/app/target/release/", "\""),
+    copy("bench/cargo-chef.Dockerfile", "ARG SERVICE=", "\n"),
+    copy("bench/cargo-chef.Dockerfile", "[\"/usr/local/bin/", "\""),
+    copy("docker/compose.yaml", ":-localhost:5000/", ":main}"),
+    copy("docker/compose.yaml", "\nname: ", "\n"),
+    copy("cloudbuild.yaml", "${_REGISTRY}/", ":${COMMIT_SHA}"),
+    copy("cloudbuild.yaml", "${_REGISTRY}/", "-cache"),
+    copy(".github/workflows/ci.yml", "\"$registry/", "-cache\""),
+    copy(".dockerignore", "\n", "/fuzz\n"),
+];
+
+/// Every text between `before` and the next `after` that stays on one line.
+fn between<'a>(text: &'a str, before: &str, after: &str) -> Vec<&'a str> {
+    let mut found = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find(before) {
+        rest = &rest[start + before.len()..];
+        let line_end = rest.find('\n').unwrap_or(rest.len());
+        let search_end = (line_end + after.len()).min(rest.len());
+        if let Some(end) = rest[..search_end].find(after) {
+            found.push(&rest[..end]);
+        }
+    }
+    found
+}
+
+#[test]
+fn template_every_literal_copy_of_the_service_name_is_the_package_name() -> Result<()> {
+    let name = service_name()?;
+    let mut problems = Vec::new();
+    for place in COPIES {
+        let text = std::fs::read_to_string(repo_path(place.file))?;
+        let found = between(&text, place.before, place.after);
+        if found.is_empty() {
+            problems.push(format!(
+                "{}: nothing between {:?} and {:?}: update this test's list of copies",
+                place.file, place.before, place.after
+            ));
+        }
+        for value in found.into_iter().filter(|value| *value != name) {
+            problems.push(format!(
+                "{}: {:?}{value}{:?} should name {name} (run ci/rename.sh, or fix it by hand)",
+                place.file, place.before, place.after
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    Ok(())
+}
+
+#[test]
+fn between_finds_each_copy_on_its_own_line() {
+    let text = "a ${_REGISTRY}/x:${COMMIT_SHA}\nb ${_REGISTRY}/y-cache\n";
+    assert_eq!(between(text, "${_REGISTRY}/", ":${COMMIT_SHA}"), ["x"]);
+    assert_eq!(between(text, "${_REGISTRY}/", "-cache"), ["y"]);
+}
