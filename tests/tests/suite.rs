@@ -40,4 +40,5 @@ mod suite {
     mod run_unprivileged;
     mod run_zombies;
     mod template_names;
+    mod template_rename;
 }

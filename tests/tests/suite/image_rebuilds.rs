@@ -16,7 +16,7 @@ use integration_suite::repo_copy::RepoCopy;
 
 const RUN_TIMEOUT: Duration = Duration::from_secs(60);
 /// The line `service_discovery version` prints, as the source spells it.
-const VERSION_FORMAT: &str = r#"format!("service_discovery {VERSION} (commit {GIT_COMMIT})")"#;
+const VERSION_FORMAT: &str = r#"format!("{} {VERSION} (commit {GIT_COMMIT})", crate::NAME)"#;
 const CLI_SOURCE: &str = "service_discovery/src/cli.rs";
 /// Long before any build: what a fresh clone or an unpacked archive may carry.
 const OLD_MTIME_SECS: u64 = 978_307_200; // 2001-01-01
@@ -68,7 +68,7 @@ async fn c1_source_edit_reuses_the_dependency_layer_and_ships_the_new_code() -> 
     let marker = format!("edited in run {}", std::process::id());
     edit_version_line(
         &copy,
-        &format!(r#"format!("service_discovery {{VERSION}} (commit {{GIT_COMMIT}}) {marker}")"#),
+        &format!(r#"format!("{{}} {{VERSION}} (commit {{GIT_COMMIT}}) {marker}", crate::NAME)"#),
     )?;
     // Every source file older than the cached artifacts: cargo's mtime check
     // alone would call a leftover placeholder binary fresh.
@@ -150,7 +150,7 @@ async fn m1_dependency_layer_follows_added_and_moved_member_crates() -> Result<(
     })?;
     edit_version_line(
         &copy,
-        r#"format!("service_discovery {VERSION} (commit {GIT_COMMIT}) {}", release_note::NOTE)"#,
+        r#"format!("{} {VERSION} (commit {GIT_COMMIT}) {}", crate::NAME, release_note::NOTE)"#,
     )?;
     update_lockfile(&copy)?;
 
