@@ -217,6 +217,7 @@ fn template_rename_refuses_bad_input_in_one_line_and_changes_nothing() -> Result
         ),
         (&[old], "is already called"),
     ];
+    let mut transcript = String::new();
     for (args, expected) in cases {
         let error = one_line_error(&rename(&copy, args)?)?;
         assert!(error.contains(expected), "{args:?}: {error}");
@@ -225,6 +226,7 @@ fn template_rename_refuses_bad_input_in_one_line_and_changes_nothing() -> Result
             "",
             "{args:?} changed the tree"
         );
+        transcript.push_str(&format!("$ {RENAME} {}\n{error}\n", args.join(" ")));
     }
     // A dirty tree: nothing is rewritten, the edit stays as it was.
     copy.write("NOTES.md", "work in progress\n")?;
@@ -234,6 +236,11 @@ fn template_rename_refuses_bad_input_in_one_line_and_changes_nothing() -> Result
         git(copy.path(), &["status", "--porcelain"])?,
         "?? NOTES.md\n"
     );
+    transcript.push_str(&format!(
+        "$ {RENAME} billing_api   # NOTES.md not committed\n{error}\n"
+    ));
+    // The book's adopting page shows these answers.
+    insta::assert_snapshot!("rename_bad_input", transcript);
     Ok(())
 }
 
