@@ -29,7 +29,7 @@ ALLOWLIST=ci/rename-allowlist
 RESERVED=(
     as async await break const continue crate dyn else enum extern false fn for if impl in
     let loop match mod move mut pub ref return self static struct super trait true type unsafe
-    use where while abstract become box do final macro override priv typeof unsized virtual yield
+    use where while abstract become box "do" final macro override priv typeof unsized virtual yield
     try gen std core alloc proc_macro test build
 )
 
