@@ -15,7 +15,8 @@ CI_SCRIPT_NAME=up
 # shellcheck source=ci/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-CONTAINER=service_discovery
+SERVICE=$(ci_service_name)
+CONTAINER=$SERVICE
 HTTP_PORT=${SD_HTTP_PORT:-3000}
 GRPC_PORT=${SD_GRPC_PORT:-8081}
 DNS_PORT=${SD_DNS_PORT:-8053}
@@ -51,16 +52,16 @@ docker run -d --name "$CONTAINER" \
 service_ready() {
     curl -fsS --max-time 1 "http://127.0.0.1:$HTTP_PORT/ready" >/dev/null 2>&1
 }
-ci_wait_for "service_discovery on 127.0.0.1:$HTTP_PORT" "$READY_TIMEOUT_SECS" service_ready ||
+ci_wait_for "$SERVICE on 127.0.0.1:$HTTP_PORT" "$READY_TIMEOUT_SECS" service_ready ||
     ci_die "the service did not become ready in ${READY_TIMEOUT_SECS}s: see docker logs $CONTAINER"
 
 cat <<EOF
-service_discovery is running ($image) in container $CONTAINER.
+$SERVICE is running ($image) in container $CONTAINER.
 Try it:
   curl -XPUT http://localhost:$HTTP_PORT/service -d '{"name": "webapp", "attributes": {"attr-1": "value-1"}}'
   curl -XPUT http://localhost:$HTTP_PORT/service/webapp/register -d '{"ip": "127.0.0.1", "tags": []}'
   curl -XPUT http://localhost:$HTTP_PORT/service/webapp/ports -d '{"http": {"protocol": "tcp", "port": 8000}}'
   dig -p$DNS_PORT @127.0.0.1 _http._tcp.webapp.svc.cluster.local SRV
-  docker exec -ti $CONTAINER service_discovery remote_console
+  docker exec -ti $CONTAINER $SERVICE remote_console
 Stop it with: ci/up.sh --down
 EOF
