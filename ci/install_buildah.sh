@@ -52,20 +52,14 @@ install_suite() {
     done
 }
 
-check_only=false
-case "${1:-}" in
-    "") ;;
-    --check) check_only=true ;;
-    -h | --help) sed -n '2,12s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
-    *) ci_die "unknown argument $1 (usage: ci/install_buildah.sh [--check])" ;;
-esac
+ci_install_options "${BASH_SOURCE[0]}" "$@"
 
 version=$(installed_version) || true
 if recent_enough "$version" && packages_installed; then
     printf '%s\n' "$version"
     exit 0
 fi
-"$check_only" &&
+"$CI_CHECK_ONLY" &&
     ci_die "buildah >= $MIN_VERSION with ${PACKAGES[*]} is not installed (found: ${version:-none}): run ci/setup.sh"
 
 command -v apt-get >/dev/null ||

@@ -39,19 +39,13 @@ installed() {
     done
 }
 
-check_only=false
-case "${1:-}" in
-    "") ;;
-    --check) check_only=true ;;
-    -h | --help) sed -n '2,18s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
-    *) ci_die "unknown argument $1 (usage: ci/install_ci_validators.sh [--check])" ;;
-esac
+ci_install_options "${BASH_SOURCE[0]}" "$@"
 
 if installed; then
     printf '%s\n' "$TOOLS_DIR/bin"
     exit 0
 fi
-"$check_only" &&
+"$CI_CHECK_ONLY" &&
     ci_die "the validators (${PINS[*]}) are not installed in ${TOOLS_DIR#"$CI_REPO_ROOT"/}: run ci/setup.sh"
 
 python=$(command -v python3) || ci_die "python3 not found: install Debian's python3-venv package"

@@ -80,6 +80,26 @@ ci_rust_version() {
     printf '%s' "$version"
 }
 
+# Reads an installer's one optional argument into CI_CHECK_ONLY: --check
+# means install nothing and fail with one line naming ci/setup.sh, which is
+# how the suite asks whether a pinned tool is there; -h prints the header
+# comment of the script (its first argument).
+ci_install_options() {
+    local script=$1
+    shift
+    # The installer that sourced this file reads CI_CHECK_ONLY.
+    # shellcheck disable=SC2034
+    CI_CHECK_ONLY=false
+    # shellcheck disable=SC2034
+    case "${1:-}" in
+        "") ;;
+        --check) CI_CHECK_ONLY=true ;;
+        -h | --help) sed -n '2,/^[^#]/s/^# \{0,1\}//p' "$script"; exit 0 ;;
+        *) ci_die "unknown argument $1 (usage: ci/${script##*/} [--check])" ;;
+    esac
+    (($# <= 1)) || ci_die "too many arguments (usage: ci/${script##*/} [--check])"
+}
+
 # ANCHOR: service_name
 # The service's name: the workspace package whose manifest has a
 # [package.metadata.container] table. Its binary, its directory and its
