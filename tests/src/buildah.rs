@@ -14,7 +14,7 @@ use tokio::process::Command;
 use crate::installed_tools::InstallScript;
 
 /// Knows the buildah version the suite needs (see the script).
-pub static INSTALL_SCRIPT: InstallScript = InstallScript::new("ci/install_buildah.sh");
+static INSTALL_SCRIPT: InstallScript = InstallScript::new("ci/install_buildah.sh");
 
 /// How many lines of output a failure shows.
 const FAILURE_LOG_LINES: usize = 40;

@@ -7,12 +7,39 @@ use anyhow::{Context, Result, bail};
 use bollard::Docker;
 use bollard::container::LogOutput;
 use bollard::errors::Error as DockerError;
-use bollard::models::ContainerCreateBody;
-use bollard::query_parameters::{LogsOptionsBuilder, RemoveContainerOptionsBuilder};
+use bollard::models::{ContainerCreateBody, ContainerState};
+use bollard::query_parameters::{
+    LogsOptionsBuilder, RemoveContainerOptionsBuilder, StopContainerOptionsBuilder,
+};
 use futures_util::{StreamExt, TryStreamExt};
 
 /// Label on every container the suite creates, to find leftovers.
 pub const SUITE_LABEL: &str = "integration-suite";
+
+/// `docker stop`'s default grace period before SIGKILL.
+pub const STOP_GRACE_SECONDS: i32 = 10;
+
+/// `docker stop`: SIGTERM, then SIGKILL after [`STOP_GRACE_SECONDS`].
+/// Returns once the container has exited.
+pub async fn stop_gracefully(docker: &Docker, id: &str) -> Result<()> {
+    let options = StopContainerOptionsBuilder::default()
+        .t(STOP_GRACE_SECONDS)
+        .build();
+    docker
+        .stop_container(id, Some(options))
+        .await
+        .context("docker stop failed")
+}
+
+/// How a container that has exited ended: exit code, OOM kill and so on.
+pub async fn exit_state(docker: &Docker, id: &str) -> Result<ContainerState> {
+    docker
+        .inspect_container(id, None)
+        .await
+        .context("cannot inspect the container")?
+        .state
+        .context("the engine recorded no container state")
+}
 
 /// What a container printed and how it ended.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -16,6 +16,7 @@ use tokio::sync::OnceCell;
 use crate::base_images::{BaseImages, LOCK_FILE};
 use crate::leftovers::remove_leftovers;
 use crate::repo::{repo_path, repo_root};
+use crate::script_error::script_reason;
 
 /// The project's registry, where the base images are mirrored.
 pub const REGISTRY: &str = "localhost:5000";
@@ -157,12 +158,7 @@ async fn mirror_base_images() -> Result<()> {
     if output.status.success() {
         return Ok(());
     }
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    let reason = stderr
-        .lines()
-        .rev()
-        .find(|line| !line.trim().is_empty())
-        .map(|line| line.trim_start_matches("error: ").to_owned())
-        .unwrap_or_else(|| format!("exit status {}", output.status));
+    let reason =
+        script_reason(&output.stderr).unwrap_or_else(|| format!("exit status {}", output.status));
     bail!("{MIRROR_SCRIPT} {option} failed: {reason}")
 }

@@ -9,6 +9,7 @@ use std::sync::OnceLock;
 use anyhow::{Result, anyhow};
 
 use crate::repo::{repo_path, repo_root};
+use crate::script_error::script_reason;
 
 /// Prepares the host, tools included; README command 1 runs it.
 pub const SETUP_SCRIPT: &str = "ci/setup.sh";
@@ -25,10 +26,6 @@ impl InstallScript {
             path,
             answer: OnceLock::new(),
         }
-    }
-
-    pub fn path(&self) -> &'static str {
-        self.path
     }
 
     /// What the script prints when its tools are installed at their pins
@@ -51,13 +48,7 @@ fn check(script: &str) -> Result<String, String> {
         .output()
         .map_err(|error| format!("cannot run {script} --check ({error}): run {SETUP_SCRIPT}"))?;
     if !output.status.success() {
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        let reason = stderr
-            .lines()
-            .rev()
-            .find(|line| !line.trim().is_empty())
-            .map(|line| line.trim_start_matches("error: ").to_owned());
-        return Err(reason.unwrap_or_else(|| {
+        return Err(script_reason(&output.stderr).unwrap_or_else(|| {
             format!(
                 "{script} --check failed ({}): run {SETUP_SCRIPT}",
                 output.status

@@ -3,10 +3,11 @@
 //! its lockfile entry), commit. The copy becomes a git repository of its
 //! own so `ci/build_images.sh` can tag what it builds with a commit.
 
-use std::process::Stdio;
+use std::process::Command;
 
-use anyhow::{Context, Result, bail, ensure};
+use anyhow::{Result, bail, ensure};
 
+use crate::checked_command::checked_output;
 use crate::repo_copy::RepoCopy;
 
 /// Appends a comment line to a Rust source file: a change to the source
@@ -21,17 +22,11 @@ pub fn append_comment(copy: &RepoCopy, file: &str, text: &str) -> Result<()> {
 pub fn add_dependency(copy: &RepoCopy, manifest: &str, name: &str, version: &str) -> Result<()> {
     add_dependency_line(copy, manifest, name, version)?;
     let before = std::fs::read_to_string(copy.join("Cargo.lock"))?;
-    let output = std::process::Command::new("cargo")
-        .args(["metadata", "--format-version", "1"])
-        .current_dir(copy.path())
-        .stdin(Stdio::null())
-        .output()
-        .context("cannot run cargo metadata")?;
-    ensure!(
-        output.status.success(),
-        "cargo metadata failed: {}",
-        String::from_utf8_lossy(&output.stderr).trim()
-    );
+    checked_output(
+        Command::new("cargo")
+            .args(["metadata", "--format-version", "1"])
+            .current_dir(copy.path()),
+    )?;
     let after = std::fs::read_to_string(copy.join("Cargo.lock"))?;
     let added: Vec<&str> = new_packages(&before, &after);
     if added != [name] {
@@ -82,8 +77,22 @@ fn locked_packages(lock: &str) -> Vec<(&str, &str)> {
 /// Makes the copy a git repository with everything committed, as a clone
 /// would be; returns the commit id.
 pub fn commit_all(copy: &RepoCopy, message: &str) -> Result<String> {
-    let git = |args: &[&str]| -> Result<String> {
-        let output = std::process::Command::new("git")
+    if !copy.join(".git").exists() {
+        git(copy, &["init", "--quiet", "--initial-branch=main"])?;
+    }
+    git(copy, &["add", "--all"])?;
+    git(
+        copy,
+        &["commit", "--quiet", "--allow-empty", "--message", message],
+    )?;
+    git(copy, &["rev-parse", "HEAD"])
+}
+
+/// Runs `git ARGS` in the copy, with an identity of its own for commits,
+/// and returns its trimmed output.
+pub fn git(copy: &RepoCopy, args: &[&str]) -> Result<String> {
+    let output = checked_output(
+        Command::new("git")
             .args([
                 "-c",
                 "user.name=Cache Test",
@@ -91,23 +100,9 @@ pub fn commit_all(copy: &RepoCopy, message: &str) -> Result<String> {
                 "user.email=cache-test@example.invalid",
             ])
             .args(args)
-            .current_dir(copy.path())
-            .stdin(Stdio::null())
-            .output()
-            .context("cannot run git")?;
-        ensure!(
-            output.status.success(),
-            "git {args:?} failed: {}",
-            String::from_utf8_lossy(&output.stderr).trim()
-        );
-        Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
-    };
-    if !copy.join(".git").exists() {
-        git(&["init", "--quiet", "--initial-branch=main"])?;
-    }
-    git(&["add", "--all"])?;
-    git(&["commit", "--quiet", "--allow-empty", "--message", message])?;
-    git(&["rev-parse", "HEAD"])
+            .current_dir(copy.path()),
+    )?;
+    Ok(output.trim().to_owned())
 }
 
 #[cfg(test)]

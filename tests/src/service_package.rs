@@ -3,45 +3,42 @@
 //! `ci_service_name` in `ci/lib.sh` finds it. Its name is the one source of
 //! the binary's, the directory's and the images' names.
 
-use std::process::{Command, Stdio};
+use std::path::Path;
+use std::process::Command;
 use std::sync::OnceLock;
 
 use anyhow::{Context, Result, anyhow, bail};
 
-use crate::repo::{repo_path, repo_root};
+use crate::checked_command::checked_output;
+use crate::repo::repo_root;
 
-/// The service package's name, e.g. `service_discovery`.
+/// The service package's name in this repository, e.g. `service_discovery`.
 pub fn service_name() -> Result<&'static str> {
     static NAME: OnceLock<Result<String, String>> = OnceLock::new();
-    NAME.get_or_init(|| find().map_err(|error| format!("{error:#}")))
+    NAME.get_or_init(|| service_name_in(repo_root()).map_err(|error| format!("{error:#}")))
         .as_deref()
         .map_err(|error| anyhow!("{error}"))
 }
 
-fn find() -> Result<String> {
+/// The service package's name in the workspace at `root` (a copy of the
+/// repository, say), asked afresh.
+pub fn service_name_in(root: &Path) -> Result<String> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let output = Command::new(cargo)
-        .args([
-            "metadata",
-            "--no-deps",
-            "--offline",
-            "--format-version",
-            "1",
-        ])
-        .arg("--manifest-path")
-        .arg(repo_path("Cargo.toml"))
-        .current_dir(repo_root())
-        .stdin(Stdio::null())
-        .output()
-        .context("cannot run cargo metadata")?;
-    if !output.status.success() {
-        bail!(
-            "cargo metadata failed: {}",
-            String::from_utf8_lossy(&output.stderr).trim()
-        );
-    }
+    let output = checked_output(
+        Command::new(cargo)
+            .args([
+                "metadata",
+                "--no-deps",
+                "--offline",
+                "--format-version",
+                "1",
+            ])
+            .arg("--manifest-path")
+            .arg(root.join("Cargo.toml"))
+            .current_dir(root),
+    )?;
     let metadata: serde_json::Value =
-        serde_json::from_slice(&output.stdout).context("cargo metadata printed no JSON")?;
+        serde_json::from_str(&output).context("cargo metadata printed no JSON")?;
     let names = service_names(&metadata);
     match names.as_slice() {
         [name] => Ok((*name).to_owned()),

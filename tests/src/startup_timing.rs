@@ -11,18 +11,15 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use bollard::Docker;
 use bollard::models::{ContainerCreateBody, HostConfig, PortBinding};
-use bollard::query_parameters::StopContainerOptionsBuilder;
 use futures_util::StreamExt;
 use tokio::time::Instant;
 
-use crate::container::SUITE_LABEL;
+use crate::container::{SUITE_LABEL, exit_state, stop_gracefully};
 use crate::service_container::HTTP_PORT;
 
 /// Often enough that polling adds no more than a few milliseconds.
 const READY_POLL: Duration = Duration::from_millis(5);
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
-/// `docker stop`'s default grace period before SIGKILL.
-pub const STOP_GRACE_SECONDS: i32 = 10;
 
 /// One start and stop of the service.
 #[derive(Debug, Clone, Copy)]
@@ -58,19 +55,11 @@ pub async fn time_service(docker: &Docker, image: &str) -> Result<ServiceTimes> 
     let start_to_ready = began.elapsed();
 
     let stopping = Instant::now();
-    let options = StopContainerOptionsBuilder::default()
-        .t(STOP_GRACE_SECONDS)
-        .build();
-    docker
-        .stop_container(&container.id, Some(options))
-        .await
-        .context("docker stop failed")?;
+    stop_gracefully(docker, &container.id).await?;
     let stop_to_exit = stopping.elapsed();
-    let exit_code = docker
-        .inspect_container(&container.id, None)
+    let exit_code = exit_state(docker, &container.id)
         .await?
-        .state
-        .and_then(|state| state.exit_code)
+        .exit_code
         .context("the engine recorded no exit code")?;
     Ok(ServiceTimes {
         start_to_ready,

@@ -12,7 +12,7 @@ use crate::installed_tools::InstallScript;
 use crate::repo::repo_root;
 
 /// Knows the validators' pins and where they live.
-pub static INSTALL_SCRIPT: InstallScript = InstallScript::new("ci/install_ci_validators.sh");
+static INSTALL_SCRIPT: InstallScript = InstallScript::new("ci/install_ci_validators.sh");
 
 /// The directory holding the validators' executables, or one line naming
 /// the setup command.

@@ -7,7 +7,7 @@ use anyhow::{Result, bail};
 use crate::installed_tools::{InstallScript, SETUP_SCRIPT};
 
 /// Knows the book tools' pins and where they live.
-pub static INSTALL_SCRIPT: InstallScript = InstallScript::new("ci/install_book_tools.sh");
+static INSTALL_SCRIPT: InstallScript = InstallScript::new("ci/install_book_tools.sh");
 
 /// An executable the install script put in place, or one line naming the
 /// setup command.

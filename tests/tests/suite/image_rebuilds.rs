@@ -6,9 +6,10 @@
 
 use std::time::{Duration, SystemTime};
 
-use anyhow::{Context, Result, ensure};
+use anyhow::{Result, ensure};
 use integration_suite::build_log::{StepOutcome, step_outcome};
 use integration_suite::buildx::{BuiltImage, ImageBuild, unique_tag};
+use integration_suite::checked_command::checked_output;
 use integration_suite::container::run_to_completion;
 use integration_suite::host::host;
 use integration_suite::project_images::{Target, build_turn, project_image};
@@ -179,16 +180,11 @@ async fn m1_dependency_layer_follows_added_and_moved_member_crates() -> Result<(
 /// (every other package is already locked and in the local cache).
 fn update_lockfile(copy: &RepoCopy) -> Result<()> {
     let before = std::fs::read_to_string(copy.join("Cargo.lock"))?;
-    let output = std::process::Command::new("cargo")
-        .args(["metadata", "--offline", "--format-version", "1"])
-        .current_dir(copy.path())
-        .output()
-        .context("cannot run cargo metadata")?;
-    ensure!(
-        output.status.success(),
-        "cargo metadata failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    checked_output(
+        std::process::Command::new("cargo")
+            .args(["metadata", "--offline", "--format-version", "1"])
+            .current_dir(copy.path()),
+    )?;
     let after = std::fs::read_to_string(copy.join("Cargo.lock"))?;
     ensure!(
         after.contains("name = \"release_note\""),

@@ -6,12 +6,11 @@
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use bollard::query_parameters::StopContainerOptionsBuilder;
+use integration_suite::container::{STOP_GRACE_SECONDS, exit_state, stop_gracefully};
 use integration_suite::host::host;
 use integration_suite::load_generator::{Answer, Load, LoadGenerator, Sample};
 use integration_suite::project_images::{Target, project_image};
 use integration_suite::service_container::{HTTP_PORT, RunOptions, ServiceContainer};
-use integration_suite::startup_timing::STOP_GRACE_SECONDS;
 use tokio::time::Instant;
 
 const START_TIMEOUT: Duration = Duration::from_secs(30);
@@ -59,24 +58,13 @@ async fn r8_docker_stop_fails_readiness_first_finishes_in_flight_requests_and_ex
 
         let stop_sent = load.elapsed();
         let stopping = Instant::now();
-        host.docker()
-            .stop_container(
-                &container.id,
-                Some(
-                    StopContainerOptionsBuilder::default()
-                        .t(STOP_GRACE_SECONDS)
-                        .build(),
-                ),
-            )
-            .await
-            .context("docker stop")?;
+        stop_gracefully(host.docker(), &container.id).await?;
         let stop_took = stopping.elapsed();
         let exited = load.elapsed();
         let samples = load.finish().await?;
         let (slow_status, slow_body, slow_finished) = slow.await??;
 
-        let inspect = host.docker().inspect_container(&container.id, None).await?;
-        let state = inspect.state.context("no container state")?;
+        let state = exit_state(host.docker(), &container.id).await?;
         assert_eq!(
             (state.exit_code, state.oom_killed),
             (Some(0), Some(false)),

@@ -4,22 +4,21 @@
 //! tree, and the renamed copy's runner, built by `ci/build_images.sh`, shows
 //! the new name everywhere a user sees it.
 
-use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail, ensure};
 use bollard::models::HostConfig;
-use bollard::query_parameters::StopContainerOptionsBuilder;
-use integration_suite::container::run_to_completion;
+use integration_suite::checked_command::checked_output;
+use integration_suite::container::{exit_state, run_to_completion, stop_gracefully};
 use integration_suite::container_exec::exec_output;
 use integration_suite::host::host;
 use integration_suite::project_images::build_turn;
 use integration_suite::repo_copy::RepoCopy;
+use integration_suite::repo_edits::{commit_all, git};
 use integration_suite::script_build::ScriptBuild;
 use integration_suite::service_container::{RunOptions, ServiceContainer};
-use integration_suite::service_package::service_name;
-use integration_suite::startup_timing::STOP_GRACE_SECONDS;
+use integration_suite::service_package::{service_name, service_name_in};
 
 const RENAME: &str = "ci/rename.sh";
 const ALLOWLIST: &str = "ci/rename-allowlist";
@@ -29,34 +28,11 @@ const REGISTRY: &str = "localhost:5000/integration-suite";
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 const EXEC_TIMEOUT: Duration = Duration::from_secs(10);
 
-fn git(dir: &Path, args: &[&str]) -> Result<String> {
-    let output = Command::new("git")
-        .args([
-            "-c",
-            "user.name=suite",
-            "-c",
-            "user.email=suite@example.invalid",
-        ])
-        .args(args)
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .output()
-        .context("cannot run git")?;
-    ensure!(
-        output.status.success(),
-        "git {args:?} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
-}
-
 /// A copy of the working tree as a git checkout with one commit, as a
 /// fresh fork is.
 fn fork() -> Result<RepoCopy> {
     let copy = RepoCopy::new()?;
-    git(copy.path(), &["init", "--quiet", "--initial-branch=main"])?;
-    git(copy.path(), &["add", "--all"])?;
-    git(copy.path(), &["commit", "--quiet", "--message", "fork"])?;
+    commit_all(&copy, "fork")?;
     Ok(copy)
 }
 
@@ -98,7 +74,7 @@ fn leftovers(copy: &RepoCopy, name: &str) -> Result<Vec<String>> {
         .collect();
     let spellings = spellings(name);
     let mut found = Vec::new();
-    for path in git(copy.path(), &["ls-files"])?.lines() {
+    for path in git(copy, &["ls-files"])?.lines() {
         if path == ALLOWLIST || path == RENAME {
             continue;
         }
@@ -155,44 +131,24 @@ fn renamed_fork(new: &str) -> Result<RepoCopy> {
     // Cargo resolves the renamed workspace offline with the lockfile as it
     // is (--locked fails if the rename left it needing an update).
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let tree = Command::new(&cargo)
-        .args([
-            "tree",
-            "--offline",
-            "--locked",
-            "--edges",
-            "normal",
-            "--depth",
-            "0",
-        ])
-        .current_dir(copy.path())
-        .stdin(Stdio::null())
-        .output()?;
-    ensure!(
-        tree.status.success(),
-        "cargo tree --locked in the renamed copy: {}",
-        String::from_utf8_lossy(&tree.stderr)
+    checked_output(
+        Command::new(&cargo)
+            .args([
+                "tree",
+                "--offline",
+                "--locked",
+                "--edges",
+                "normal",
+                "--depth",
+                "0",
+            ])
+            .current_dir(copy.path()),
+    )?;
+    assert_eq!(
+        service_name_in(copy.path())?,
+        new,
+        "the service package after the rename"
     );
-    let metadata = Command::new(&cargo)
-        .args([
-            "metadata",
-            "--offline",
-            "--no-deps",
-            "--format-version",
-            "1",
-        ])
-        .current_dir(copy.path())
-        .stdin(Stdio::null())
-        .output()?;
-    let members: serde_json::Value = serde_json::from_slice(&metadata.stdout)?;
-    let packages: Vec<&str> = members["packages"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|package| !package["metadata"]["container"].is_null())
-        .filter_map(|package| package["name"].as_str())
-        .collect();
-    assert_eq!(packages, [new], "the service package after the rename");
     assert!(copy.join(&format!("{new}/Cargo.toml")).is_file());
     Ok(copy)
 }
@@ -222,7 +178,7 @@ fn template_rename_refuses_bad_input_in_one_line_and_changes_nothing() -> Result
         let error = one_line_error(&rename(&copy, args)?)?;
         assert!(error.contains(expected), "{args:?}: {error}");
         assert_eq!(
-            git(copy.path(), &["status", "--porcelain"])?,
+            git(&copy, &["status", "--porcelain"])?,
             "",
             "{args:?} changed the tree"
         );
@@ -232,10 +188,7 @@ fn template_rename_refuses_bad_input_in_one_line_and_changes_nothing() -> Result
     copy.write("NOTES.md", "work in progress\n")?;
     let error = one_line_error(&rename(&copy, &["billing_api"])?)?;
     assert!(error.contains("uncommitted changes"), "{error}");
-    assert_eq!(
-        git(copy.path(), &["status", "--porcelain"])?,
-        "?? NOTES.md\n"
-    );
+    assert_eq!(git(&copy, &["status", "--porcelain"])?, "?? NOTES.md");
     transcript.push_str(&format!(
         "$ {RENAME} billing_api   # NOTES.md not committed\n{error}\n"
     ));
@@ -249,10 +202,7 @@ async fn template_renamed_runner_shows_the_new_name_everywhere_a_user_sees_it() 
     const NEW: &str = "billing-api";
     let host = host().await;
     let copy = renamed_fork(NEW)?;
-    git(
-        copy.path(),
-        &["commit", "--quiet", "--all", "--message", "rename"],
-    )?;
+    commit_all(&copy, "rename")?;
 
     let build = {
         let _turn = build_turn().await;
@@ -317,22 +267,9 @@ async fn template_renamed_runner_shows_the_new_name_everywhere_a_user_sees_it() 
         "{ping:?}"
     );
 
-    host.docker()
-        .stop_container(
-            &container.id,
-            Some(
-                StopContainerOptionsBuilder::default()
-                    .t(STOP_GRACE_SECONDS)
-                    .build(),
-            ),
-        )
-        .await?;
-    let state = host
-        .docker()
-        .inspect_container(&container.id, None)
-        .await?
-        .state;
-    match state.and_then(|state| state.exit_code) {
+    stop_gracefully(host.docker(), &container.id).await?;
+    let state = exit_state(host.docker(), &container.id).await?;
+    match state.exit_code {
         Some(0) => Ok(()),
         other => bail!(
             "the renamed service stopped with {other:?}:\n{}",
