@@ -35,6 +35,7 @@ CI_SCRIPT_NAME=build_images
 
 DOCKERFILE="$CI_REPO_ROOT/docker/Dockerfile"
 IMAGE=$(ci_service_name)
+PORTS=$(ci_service_ports)
 DEFAULT_TARGET=runner
 DEFAULT_BRANCH=main
 # The stage -s builds first and tags by the manifests' checksum.
@@ -213,7 +214,7 @@ build_image() {
     # No provenance attestation: it records the build's start and end times,
     # so every rebuild, even one taken wholly from the cache, would get a
     # new image id. Without it the same inputs give the same image.
-    options=(--file "$DOCKERFILE" --target "$target" --build-arg "GIT_COMMIT=$commit" --build-arg "SERVICE=$IMAGE" --provenance=false)
+    options=(--file "$DOCKERFILE" --target "$target" --build-arg "GIT_COMMIT=$commit" --build-arg "SERVICE=$IMAGE" --build-arg "PORTS=$PORTS" --provenance=false)
     ci_build_args options
     for tag in "${tags[@]}"; do
         options+=(--tag "$tag")

@@ -101,19 +101,32 @@ ci_install_options() {
 }
 
 # ANCHOR: service_name
-# The service's name: the workspace package whose manifest has a
-# [package.metadata.container] table. Its binary, its directory and its
-# images are named after it, so renaming the package renames them all.
-ci_service_name() {
-    local metadata names
+# The service: the workspace package whose manifest has a
+# [package.metadata.container] table (its container contract). Its binary,
+# its directory and its images are named after it, so renaming the package
+# renames them all. Prints the package's cargo metadata as JSON.
+ci_service_package() {
+    local metadata packages
     command -v cargo >/dev/null || ci_die "cargo not found: install Rust through rustup first"
     metadata=$(cargo metadata --no-deps --offline --format-version 1 \
         --manifest-path "$CI_REPO_ROOT/Cargo.toml" 2>/dev/null) ||
         ci_die "cargo metadata cannot read the workspace: run cargo metadata --no-deps to see why"
-    names=$(jq -r '.packages[] | select(.metadata.container != null) | .name' <<<"$metadata")
-    [[ -n $names && $names != *$'\n'* ]] ||
-        ci_die "exactly one workspace package must have a [package.metadata.container] table (found: ${names:-none})"
-    printf '%s' "$names"
+    packages=$(jq -c '[.packages[] | select(.metadata.container != null)]' <<<"$metadata")
+    jq -e 'length == 1' <<<"$packages" >/dev/null ||
+        ci_die "exactly one workspace package must have a [package.metadata.container] table (found: $(jq -r 'map(.name) | join(", ") | if . == "" then "none" else . end' <<<"$packages"))"
+    jq -c '.[0]' <<<"$packages"
+}
+
+ci_service_name() {
+    ci_service_package | jq -r '.name'
+}
+
+# The ports the contract lists, as EXPOSE takes them ("3000/tcp 8053/udp").
+ci_service_ports() {
+    local ports
+    ports=$(ci_service_package | jq -r '.metadata.container.ports // [] | join(" ")')
+    [[ -n $ports ]] || ci_die "the [package.metadata.container] table lists no ports: add ports = [\"3000/tcp\"]"
+    printf '%s' "$ports"
 }
 # ANCHOR_END: service_name
 

@@ -1,13 +1,14 @@
-//! A small, bounded HTTP load: a few workers sending `GET /ready` and
-//! `GET /services` to a loopback address in turn, with a pause between
-//! requests, until told to stop or until their time is up. Every request's
-//! send and finish times and its outcome are recorded, so a test can say
-//! what the service answered at each moment of a shutdown.
+//! A small, bounded HTTP load: a few workers sending `GET` requests for a
+//! few paths (readiness among them) to a loopback address in turn, with a
+//! pause between requests, until told to stop or until their time is up.
+//! Every request's send and finish times and its outcome are recorded, so a
+//! test can say what the service answered at each moment of a shutdown.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Result, ensure};
+use anyhow::{Context, Result, ensure};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
@@ -23,9 +24,6 @@ pub struct Load {
     pub request_timeout: Duration,
 }
 
-/// The paths the workers take turns at.
-pub const PATHS: [&str; 2] = ["/ready", "/services"];
-
 /// How one request ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Answer {
@@ -37,7 +35,7 @@ pub enum Answer {
 /// One request, with times measured from the start of the load.
 #[derive(Debug, Clone)]
 pub struct Sample {
-    pub path: &'static str,
+    pub path: Arc<str>,
     pub sent: Duration,
     pub finished: Duration,
     pub answer: Answer,
@@ -51,13 +49,15 @@ pub struct LoadGenerator {
 }
 
 impl LoadGenerator {
-    /// Starts the load against `address`, which must be a loopback address:
-    /// the suite sends traffic to nothing else.
-    pub fn start(address: SocketAddr, load: Load) -> Result<Self> {
+    /// Starts the load on `paths` against `address`, which must be a
+    /// loopback address: the suite sends traffic to nothing else.
+    pub fn start(address: SocketAddr, paths: &[&str], load: Load) -> Result<Self> {
         ensure!(
             address.ip().is_loopback(),
             "load is only ever sent to loopback, not {address}"
         );
+        ensure!(!paths.is_empty(), "a load needs at least one path");
+        let paths: Arc<[Arc<str>]> = paths.iter().map(|path| Arc::from(*path)).collect();
         let client = reqwest::Client::builder()
             .timeout(load.request_timeout)
             .build()?;
@@ -67,7 +67,10 @@ impl LoadGenerator {
         for worker in 0..load.workers {
             let client = client.clone();
             let stopped = stopped.clone();
-            workers.spawn(run_worker(client, address, load, started, stopped, worker));
+            let paths = paths.clone();
+            workers.spawn(run_worker(
+                client, address, paths, load, started, stopped, worker,
+            ));
         }
         Ok(Self {
             started,
@@ -97,14 +100,15 @@ impl LoadGenerator {
 async fn run_worker(
     client: reqwest::Client,
     address: SocketAddr,
+    paths: Arc<[Arc<str>]>,
     load: Load,
     started: Instant,
     mut stopped: watch::Receiver<bool>,
     worker: usize,
 ) -> Vec<Sample> {
     let mut samples = Vec::new();
-    // Workers start on different paths so both are always covered.
-    let mut paths = PATHS.iter().cycle().skip(worker);
+    // Workers start on different paths so every one is always covered.
+    let mut paths = paths.iter().cycle().skip(worker);
     while !*stopped.borrow() && started.elapsed() < load.limit {
         let path = paths.next().expect("cycle never ends");
         let sent = started.elapsed();
@@ -121,7 +125,7 @@ async fn run_worker(
             Err(error) => Answer::ConnectionError(format!("{error:?}")),
         };
         samples.push(Sample {
-            path,
+            path: path.clone(),
             sent,
             finished: started.elapsed(),
             answer,
@@ -132,4 +136,43 @@ async fn run_worker(
         }
     }
     samples
+}
+
+/// Fails unless readiness (`readiness_path`) answered 503 between the stop
+/// signal and the exit, and every request sent before that 503 got an HTTP
+/// answer: load balancers are told first, and nothing is refused meanwhile.
+pub fn check_readiness_failed_first(
+    samples: &[Sample],
+    readiness_path: &str,
+    stop_sent: Duration,
+    exited: Duration,
+) -> Result<()> {
+    let served_before_stop = samples
+        .iter()
+        .filter(|sample| sample.finished < stop_sent && sample.answer == Answer::Status(200))
+        .count();
+    ensure!(
+        served_before_stop > 0,
+        "no request was served before the stop: {samples:#?}"
+    );
+    let first_503 = samples
+        .iter()
+        .filter(|sample| &*sample.path == readiness_path && sample.answer == Answer::Status(503))
+        .map(|sample| sample.finished)
+        .min()
+        .with_context(|| format!("{readiness_path} never answered 503: {samples:#?}"))?;
+    ensure!(
+        stop_sent < first_503 && first_503 < exited,
+        "first 503 at {first_503:?}, stop sent at {stop_sent:?}, exited at {exited:?}"
+    );
+    let refused_too_early: Vec<&Sample> = samples
+        .iter()
+        .filter(|sample| matches!(sample.answer, Answer::ConnectionError(_)))
+        .filter(|sample| sample.sent < first_503)
+        .collect();
+    ensure!(
+        refused_too_early.is_empty(),
+        "connection errors before readiness failed at {first_503:?}: {refused_too_early:#?}"
+    );
+    Ok(())
 }

@@ -1,6 +1,7 @@
-//! A service image running in the background, its ports published on
-//! 127.0.0.1 only (ephemeral host ports), ready when `GET /ready` answers
-//! 200. The container is removed when the value is dropped.
+//! A service image running in the background, the ports its container
+//! contract lists published on 127.0.0.1 only (ephemeral host ports), ready
+//! when the contract's readiness endpoint answers 200. The container is
+//! removed when the value is dropped.
 
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -13,15 +14,17 @@ use bollard::models::{
 };
 
 use crate::container::{SUITE_LABEL, read_logs};
+use crate::container_contract::ContainerContract;
+use crate::service_package::service_package;
 
-/// Container ports of the service (the image's EXPOSE list).
+/// What each of this service's ports is for; the contract lists them all
+/// (a test below holds the two together).
 pub const HTTP_PORT: &str = "3000/tcp";
 pub const GRPC_PORT: &str = "8081/tcp";
 pub const DNS_UDP_PORT: &str = "8053/udp";
 pub const DNS_TCP_PORT: &str = "8053/tcp";
 /// How long the suite waits for a container to become ready.
 pub const START_TIMEOUT: Duration = Duration::from_secs(30);
-const PUBLISHED: [&str; 4] = [HTTP_PORT, GRPC_PORT, DNS_UDP_PORT, DNS_TCP_PORT];
 
 const POLL_INTERVAL: Duration = Duration::from_millis(100);
 
@@ -49,25 +52,41 @@ pub struct ServiceContainer {
     docker: Docker,
     pub id: String,
     ports: HashMap<String, SocketAddr>,
+    readiness_url_path: String,
+    readiness_port: String,
 }
 
 impl ServiceContainer {
-    /// Creates and starts a container of `image`, then waits until it is
-    /// ready (or `timeout` passes, or it exits).
+    /// Creates and starts a container of `image`, an image of this
+    /// repository's service, then waits until it is ready (or `timeout`
+    /// passes, or it exits).
     pub async fn start(
         docker: &Docker,
         image: &str,
         options: RunOptions,
         timeout: Duration,
     ) -> Result<Self> {
-        let bindings = PUBLISHED
-            .iter()
+        let contract = &service_package()?.contract;
+        Self::start_payload(docker, image, contract, options, timeout).await
+    }
+
+    /// [`Self::start`] for an image of any service, held to `contract`.
+    pub async fn start_payload(
+        docker: &Docker,
+        image: &str,
+        contract: &ContainerContract,
+        options: RunOptions,
+        timeout: Duration,
+    ) -> Result<Self> {
+        let bindings = contract
+            .expose_words()
+            .into_iter()
             .map(|port| {
                 let binding = PortBinding {
                     host_ip: Some(Ipv4Addr::LOCALHOST.to_string()),
                     host_port: None,
                 };
-                ((*port).to_owned(), Some(vec![binding]))
+                (port, Some(vec![binding]))
             })
             .collect();
         let tty = options.interactive_tty.then_some(true);
@@ -98,12 +117,14 @@ impl ServiceContainer {
             docker: docker.clone(),
             id: created.id,
             ports: HashMap::new(),
+            readiness_url_path: contract.readiness.path.clone(),
+            readiness_port: contract.readiness_port().to_string(),
         };
         docker
             .start_container(&container.id, None)
             .await
             .context("cannot start the container")?;
-        container.ports = container.published_ports().await?;
+        container.ports = container.published_ports(contract).await?;
         container.wait_until_ready(timeout).await?;
         Ok(container)
     }
@@ -165,7 +186,10 @@ impl ServiceContainer {
         }
     }
 
-    async fn published_ports(&self) -> Result<HashMap<String, SocketAddr>> {
+    async fn published_ports(
+        &self,
+        contract: &ContainerContract,
+    ) -> Result<HashMap<String, SocketAddr>> {
         let inspect = self
             .docker
             .inspect_container(&self.id, None)
@@ -175,26 +199,28 @@ impl ServiceContainer {
             .network_settings
             .and_then(|settings| settings.ports)
             .unwrap_or_default();
-        PUBLISHED
-            .iter()
+        contract
+            .expose_words()
+            .into_iter()
             .map(|port| {
                 let host_port = ports
-                    .get(*port)
+                    .get(&port)
                     .and_then(|bindings| bindings.as_ref()?.first()?.host_port.clone())
                     .with_context(|| format!("the engine published no host port for {port}"))?;
                 let host_port: u16 = host_port
                     .parse()
                     .with_context(|| format!("bad host port {host_port:?}"))?;
-                Ok((
-                    (*port).to_owned(),
-                    SocketAddr::from((Ipv4Addr::LOCALHOST, host_port)),
-                ))
+                Ok((port, SocketAddr::from((Ipv4Addr::LOCALHOST, host_port))))
             })
             .collect()
     }
 
     async fn wait_until_ready(&self, timeout: Duration) -> Result<()> {
-        let url = format!("http://{}/ready", self.address(HTTP_PORT)?);
+        let url = format!(
+            "http://{}{}",
+            self.address(&self.readiness_port)?,
+            self.readiness_url_path
+        );
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(2))
             .build()?;
@@ -232,5 +258,21 @@ impl Drop for ServiceContainer {
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .status();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_named_ports_are_the_contracts_ports_and_readiness_is_on_http() {
+        let contract = &service_package().unwrap().contract;
+        let mut named = [HTTP_PORT, GRPC_PORT, DNS_UDP_PORT, DNS_TCP_PORT].map(str::to_owned);
+        let mut listed = contract.expose_words();
+        named.sort();
+        listed.sort();
+        assert_eq!(named.as_slice(), listed.as_slice());
+        assert_eq!(contract.readiness_port().to_string(), HTTP_PORT);
     }
 }

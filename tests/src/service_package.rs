@@ -1,7 +1,8 @@
 //! The service the images build and run: the workspace package whose
-//! manifest has a `[package.metadata.container]` table, found the way
-//! `ci_service_name` in `ci/lib.sh` finds it. Its name is the one source of
-//! the binary's, the directory's and the images' names.
+//! manifest has a `[package.metadata.container]` table (its container
+//! contract), found the way `ci_service_package` in `ci/lib.sh` finds it.
+//! Its name is the one source of the binary's, the directory's and the
+//! images' names.
 
 use std::path::Path;
 use std::process::Command;
@@ -10,19 +11,39 @@ use std::sync::OnceLock;
 use anyhow::{Context, Result, anyhow, bail};
 
 use crate::checked_command::checked_output;
+use crate::container_contract::ContainerContract;
 use crate::repo::repo_root;
+
+/// The service package of this repository: its name and container contract.
+#[derive(Debug, Clone)]
+pub struct ServicePackage {
+    /// The package's name, e.g. `service_discovery`: also the binary's.
+    pub name: String,
+    pub contract: ContainerContract,
+}
+
+/// This repository's service package, read once.
+pub fn service_package() -> Result<&'static ServicePackage> {
+    static PACKAGE: OnceLock<Result<ServicePackage, String>> = OnceLock::new();
+    PACKAGE
+        .get_or_init(|| service_package_in(repo_root()).map_err(|error| format!("{error:#}")))
+        .as_ref()
+        .map_err(|error| anyhow!("{error}"))
+}
 
 /// The service package's name in this repository, e.g. `service_discovery`.
 pub fn service_name() -> Result<&'static str> {
-    static NAME: OnceLock<Result<String, String>> = OnceLock::new();
-    NAME.get_or_init(|| service_name_in(repo_root()).map_err(|error| format!("{error:#}")))
-        .as_deref()
-        .map_err(|error| anyhow!("{error}"))
+    Ok(&service_package()?.name)
 }
 
 /// The service package's name in the workspace at `root` (a copy of the
 /// repository, say), asked afresh.
 pub fn service_name_in(root: &Path) -> Result<String> {
+    Ok(service_package_in(root)?.name)
+}
+
+/// The service package of the workspace at `root`, asked afresh.
+pub fn service_package_in(root: &Path) -> Result<ServicePackage> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let output = checked_output(
         Command::new(cargo)
@@ -39,22 +60,30 @@ pub fn service_name_in(root: &Path) -> Result<String> {
     )?;
     let metadata: serde_json::Value =
         serde_json::from_str(&output).context("cargo metadata printed no JSON")?;
-    let names = service_names(&metadata);
-    match names.as_slice() {
-        [name] => Ok((*name).to_owned()),
-        _ => bail!(
+    let packages = service_packages(&metadata);
+    let [package] = packages.as_slice() else {
+        let names: Vec<_> = packages
+            .iter()
+            .filter_map(|package| package["name"].as_str())
+            .collect();
+        bail!(
             "exactly one workspace package must have a [package.metadata.container] table, found {names:?}"
-        ),
-    }
+        );
+    };
+    let name = package["name"]
+        .as_str()
+        .context("cargo metadata names no package")?
+        .to_owned();
+    let contract = ContainerContract::from_metadata(&name, &package["metadata"])?;
+    Ok(ServicePackage { name, contract })
 }
 
-fn service_names(metadata: &serde_json::Value) -> Vec<&str> {
+fn service_packages(metadata: &serde_json::Value) -> Vec<&serde_json::Value> {
     metadata["packages"]
         .as_array()
         .into_iter()
         .flatten()
         .filter(|package| !package["metadata"]["container"].is_null())
-        .filter_map(|package| package["name"].as_str())
         .collect()
 }
 
@@ -69,6 +98,10 @@ mod tests {
             {"name": "billing-api", "metadata": {"container": {}}},
             {"name": "other", "metadata": {"docs": {}}},
         ]});
-        assert_eq!(service_names(&metadata), ["billing-api"]);
+        let names: Vec<_> = service_packages(&metadata)
+            .into_iter()
+            .map(|package| &package["name"])
+            .collect();
+        assert_eq!(names, ["billing-api"]);
     }
 }

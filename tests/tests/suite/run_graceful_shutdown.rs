@@ -8,9 +8,10 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use integration_suite::container::{STOP_GRACE_SECONDS, exit_state, stop_gracefully};
 use integration_suite::host::host;
-use integration_suite::load_generator::{Answer, Load, LoadGenerator, Sample};
+use integration_suite::load_generator::{Load, LoadGenerator, check_readiness_failed_first};
 use integration_suite::project_images::{Target, project_image};
 use integration_suite::service_container::{HTTP_PORT, RunOptions, ServiceContainer};
+use integration_suite::service_package::service_package;
 use tokio::time::Instant;
 
 const START_TIMEOUT: Duration = Duration::from_secs(30);
@@ -41,7 +42,9 @@ async fn r8_docker_stop_fails_readiness_first_finishes_in_flight_requests_and_ex
             .with_context(|| format!("starting {target:?}"))?;
         let http = container.address(HTTP_PORT)?;
 
-        let load = LoadGenerator::start(http, LOAD)?;
+        // Readiness and the registry's listing, in turn.
+        let ready = service_package()?.contract.readiness.path.as_str();
+        let load = LoadGenerator::start(http, &[ready, "/services"], LOAD)?;
         let slow = tokio::spawn(async move {
             let client = reqwest::Client::builder()
                 .timeout(Duration::from_secs(30))
@@ -87,45 +90,8 @@ async fn r8_docker_stop_fails_readiness_first_finishes_in_flight_requests_and_ex
             "{target:?}: the slow request ended before the stop"
         );
 
-        check_readiness_failed_first(target, &samples, stop_sent, exited);
+        check_readiness_failed_first(&samples, ready, stop_sent, exited)
+            .with_context(|| format!("{target:?}"))?;
     }
     Ok(())
-}
-
-/// Readiness answered 503 between the signal and the exit, and every
-/// request sent before that 503 got an HTTP answer.
-fn check_readiness_failed_first(
-    target: Target,
-    samples: &[Sample],
-    stop_sent: Duration,
-    exited: Duration,
-) {
-    let served_before_stop = samples
-        .iter()
-        .filter(|sample| sample.finished < stop_sent && sample.answer == Answer::Status(200))
-        .count();
-    assert!(
-        served_before_stop > 0,
-        "{target:?}: no request was served before the stop: {samples:#?}"
-    );
-    let first_503 = samples
-        .iter()
-        .filter(|sample| sample.path == "/ready" && sample.answer == Answer::Status(503))
-        .map(|sample| sample.finished)
-        .min()
-        .with_context(|| format!("{target:?}: /ready never answered 503: {samples:#?}"))
-        .unwrap();
-    assert!(
-        stop_sent < first_503 && first_503 < exited,
-        "{target:?}: first 503 at {first_503:?}, stop sent at {stop_sent:?}, exited at {exited:?}"
-    );
-    let refused_too_early: Vec<&Sample> = samples
-        .iter()
-        .filter(|sample| matches!(sample.answer, Answer::ConnectionError(_)))
-        .filter(|sample| sample.sent < first_503)
-        .collect();
-    assert!(
-        refused_too_early.is_empty(),
-        "{target:?}: connection errors before readiness failed at {first_503:?}: {refused_too_early:#?}"
-    );
 }

@@ -8,23 +8,16 @@
 
 use std::time::Duration;
 
-use anyhow::{Context, Result, bail, ensure};
-use bollard::Docker;
+use anyhow::{Context, Result};
 use bollard::models::{HealthConfig, HostConfig};
-use integration_suite::container_exec::exec_output;
 use integration_suite::host::host;
-use integration_suite::process_table::{processes, zombies};
+use integration_suite::orphans;
+use integration_suite::process_table::zombies;
 use integration_suite::project_images::{Target, project_image};
 use integration_suite::service_container::{RunOptions, ServiceContainer};
 
 const START_TIMEOUT: Duration = Duration::from_secs(30);
-const EXEC_TIMEOUT: Duration = Duration::from_secs(10);
 const ORPHANING_EXECS: usize = 50;
-/// Starts a short sleep in the background and exits at once: the sleep
-/// becomes an orphan, handed to PID 1.
-const LEAVE_AN_ORPHAN: &str = "sleep 0.2 & exit 0";
-const ORPHAN_COMMAND: &str = "sleep";
-const ORPHANS_END_WITHIN: Duration = Duration::from_secs(10);
 /// How long health checks run, and how often, in the health check test.
 const HEALTH_CHECKS_FOR: Duration = Duration::from_secs(10);
 const HEALTH_INTERVAL: Duration = Duration::from_millis(500);
@@ -79,53 +72,13 @@ async fn start(
         .with_context(|| format!("starting the runner with {}", pid1.label))
 }
 
-/// Waits until no orphan is still running (each is a zombie or reaped).
-async fn wait_for_orphans_to_end(docker: &Docker, container: &str) -> Result<()> {
-    let deadline = tokio::time::Instant::now() + ORPHANS_END_WITHIN;
-    loop {
-        let running: Vec<_> = processes(docker, container)
-            .await?
-            .into_iter()
-            .filter(|process| process.command == ORPHAN_COMMAND && !process.is_zombie())
-            .collect();
-        if running.is_empty() {
-            return Ok(());
-        }
-        if tokio::time::Instant::now() >= deadline {
-            bail!("orphans still running after {ORPHANS_END_WITHIN:?}: {running:?}");
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 /// Runs the orphaning execs in a fresh container and counts the zombies.
 async fn zombies_after_orphaning_execs(image: &str, pid1: Pid1) -> Result<usize> {
     let host = host().await;
     let container = start(image, pid1, None).await?;
-    for _ in 0..ORPHANING_EXECS {
-        let output = exec_output(
-            host.docker(),
-            &container.id,
-            &["/bin/sh", "-c", LEAVE_AN_ORPHAN],
-            EXEC_TIMEOUT,
-        )
-        .await?;
-        ensure!(
-            output.exit_code == 0,
-            "{}: exec failed: {output:?}",
-            pid1.label
-        );
-    }
-    wait_for_orphans_to_end(host.docker(), &container.id).await?;
-    let zombies = zombies(host.docker(), &container.id).await?;
-    ensure!(
-        zombies
-            .iter()
-            .all(|zombie| zombie.command == ORPHAN_COMMAND),
-        "{}: zombies that are not the orphans: {zombies:?}",
-        pid1.label
-    );
-    Ok(zombies.len())
+    orphans::zombies_after_orphaning_execs(host.docker(), &container.id, ORPHANING_EXECS)
+        .await
+        .with_context(|| pid1.label)
 }
 
 #[tokio::test]

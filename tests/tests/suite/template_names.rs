@@ -6,7 +6,7 @@
 
 use anyhow::Result;
 use integration_suite::repo::repo_path;
-use integration_suite::service_package::service_name;
+use integration_suite::service_package::{service_name, service_package};
 
 /// Where a literal copy of the name stands: in `file`, between `before` and
 /// the next `after` on the same line. Each place must match at least once,
@@ -77,6 +77,44 @@ fn template_every_literal_copy_of_the_service_name_is_the_package_name() -> Resu
                 "{}: {:?}{value}{:?} should name {name} (run ci/rename.sh, or fix it by hand)",
                 place.file, place.before, place.after
             ));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    Ok(())
+}
+
+/// The Dockerfiles whose runners hold copies of the container contract.
+const RUNNER_DOCKERFILES: [&str; 2] = ["docker/Dockerfile", "ci/Dockerfile.cb"];
+
+/// The same for the contract: the exec-form CMD and HEALTHCHECK cannot read
+/// it, the PORTS argument's default stands in for a build without the
+/// script. `ci/build_images.sh` passes the ports; the rest a fork edits.
+#[test]
+fn template_the_dockerfiles_copies_of_the_container_contract_are_the_contract() -> Result<()> {
+    let package = service_package()?;
+    let contract = &package.contract;
+    let expected = [
+        ("ARG PORTS=\"", "\"\n", contract.expose_words().join(" ")),
+        ("\nCMD [\"", "\"]", contract.foreground.clone()),
+        (
+            &*format!("CMD [\"/opt/rel/bin/{}\", \"", package.name),
+            "\"]",
+            contract.health.clone(),
+        ),
+    ];
+    let mut problems = Vec::new();
+    for file in RUNNER_DOCKERFILES {
+        let text = std::fs::read_to_string(repo_path(file))?;
+        for (before, after, value) in &expected {
+            let found = between(&text, before, after);
+            if found.is_empty() {
+                problems.push(format!("{file}: nothing between {before:?} and {after:?}"));
+            }
+            for other in found.into_iter().filter(|found| found != value) {
+                problems.push(format!(
+                    "{file}: {before:?}{other}{after:?} should be {value:?}, as [package.metadata.container] says"
+                ));
+            }
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
