@@ -12,13 +12,12 @@ use bollard::models::HostConfig;
 use bollard::query_parameters::TopOptionsBuilder;
 
 use crate::container::{STOP_GRACE_SECONDS, exit_state, run_to_completion, stop_gracefully};
-use crate::container_contract::ContainerContract;
 use crate::container_diff::container_diff;
 use crate::load_generator::{Load, LoadGenerator, check_readiness_failed_first};
 use crate::orphans::zombies_after_orphaning_execs;
 use crate::project_images::{Target, project_image};
 use crate::service_container::{RunOptions, START_TIMEOUT, ServiceContainer};
-use crate::service_package::service_package;
+use crate::service_package::{ServicePackage, service_package};
 
 /// Where the release puts the binary; the runners' ENTRYPOINT.
 pub const RELEASE_BIN: &str = "/opt/rel/bin";
@@ -43,8 +42,7 @@ const ORPHANING_EXECS: usize = 20;
 /// A service's two runner images and what they promise.
 #[derive(Debug, Clone)]
 pub struct Payload {
-    pub name: String,
-    pub contract: ContainerContract,
+    pub service: ServicePackage,
     pub runner: String,
     pub runner_minimal: String,
 }
@@ -52,13 +50,15 @@ pub struct Payload {
 impl Payload {
     /// This repository's service, from the suite's shared images.
     pub async fn this_service() -> Result<Self> {
-        let package = service_package()?;
         Ok(Self {
-            name: package.name.clone(),
-            contract: package.contract.clone(),
+            service: service_package()?.clone(),
             runner: project_image(Target::Runner).await?.id.clone(),
             runner_minimal: project_image(Target::RunnerMinimal).await?.id.clone(),
         })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.service.name
     }
 
     /// Both runners, named for messages.
@@ -68,32 +68,36 @@ impl Payload {
             ("runner-minimal", &self.runner_minimal),
         ]
     }
+}
 
-    fn binary(&self) -> String {
-        format!("{RELEASE_BIN}/{}", self.name)
-    }
+fn binary(service: &ServicePackage) -> String {
+    format!("{RELEASE_BIN}/{}", service.name)
+}
 
-    async fn start(
-        &self,
-        docker: &Docker,
-        image: &str,
-        options: RunOptions,
-    ) -> Result<ServiceContainer> {
-        ServiceContainer::start_payload(docker, image, &self.contract, options, START_TIMEOUT)
-            .await
-            .with_context(|| format!("starting {} ({image})", self.name))
-    }
+async fn start(
+    docker: &Docker,
+    service: &ServicePackage,
+    image: &str,
+    options: RunOptions,
+) -> Result<ServiceContainer> {
+    ServiceContainer::start_payload(docker, image, &service.contract, options, START_TIMEOUT)
+        .await
+        .with_context(|| format!("starting {} ({image})", service.name))
 }
 
 /// M4, M6: the image config says what the contract says: the binary as
 /// ENTRYPOINT, the foreground subcommand as CMD, the health subcommand as
 /// HEALTHCHECK, exactly the contract's ports, a numeric non-root user in
 /// group 0, the service's name as title, and the contract's stop signal.
-pub async fn check_image_config(docker: &Docker, payload: &Payload, image: &str) -> Result<()> {
+pub async fn check_image_config(
+    docker: &Docker,
+    service: &ServicePackage,
+    image: &str,
+) -> Result<()> {
     let inspect = docker.inspect_image(image).await?;
     let config = inspect.config.context("the image has no config")?;
-    let binary = payload.binary();
-    let contract = &payload.contract;
+    let binary = binary(service);
+    let contract = &service.contract;
     ensure!(
         config.entrypoint == Some(vec![binary.clone()]),
         "ENTRYPOINT {:?}, expected [{binary:?}]",
@@ -131,9 +135,9 @@ pub async fn check_image_config(docker: &Docker, payload: &Payload, image: &str)
     );
     let title = config.labels.unwrap_or_default().get(TITLE_LABEL).cloned();
     ensure!(
-        title.as_deref() == Some(payload.name.as_str()),
+        title.as_deref() == Some(service.name.as_str()),
         "{TITLE_LABEL} {title:?}, expected {:?}",
-        payload.name
+        service.name
     );
     let signal = config.stop_signal.unwrap_or_else(|| "SIGTERM".to_owned());
     ensure!(
@@ -145,13 +149,13 @@ pub async fn check_image_config(docker: &Docker, payload: &Payload, image: &str)
 }
 
 /// The version subcommand prints one line starting with the service's name.
-pub async fn check_version(docker: &Docker, payload: &Payload, image: &str) -> Result<()> {
-    let version = &payload.contract.version;
+pub async fn check_version(docker: &Docker, service: &ServicePackage, image: &str) -> Result<()> {
+    let version = &service.contract.version;
     let output = run_to_completion(docker, image, Some(&[version]), RUN_TIMEOUT).await?;
     ensure!(
-        output.exit_code == 0 && output.stdout.starts_with(&format!("{} ", payload.name)),
+        output.exit_code == 0 && output.stdout.starts_with(&format!("{} ", service.name)),
         "`{} {version}`: {output:?}",
-        payload.name
+        service.name
     );
     Ok(())
 }
@@ -161,13 +165,13 @@ pub async fn check_version(docker: &Docker, payload: &Payload, image: &str) -> R
 /// what it changed, for the record.
 pub async fn check_writes_only_its_directory(
     docker: &Docker,
-    payload: &Payload,
+    service: &ServicePackage,
     image: &str,
 ) -> Result<Vec<String>> {
-    let container = payload.start(docker, image, RunOptions::default()).await?;
+    let container = start(docker, service, image, RunOptions::default()).await?;
     container.wait_until_healthy(HEALTHY_TIMEOUT).await?;
     let diff = container_diff(docker, &container.id).await?;
-    let writable = payload.contract.writable.trim_end_matches('/');
+    let writable = service.contract.writable.trim_end_matches('/');
     let outside: Vec<&String> = diff
         .iter()
         .filter(|line| {
@@ -186,13 +190,17 @@ pub async fn check_writes_only_its_directory(
 /// arbitrary user id, no capability and no privilege escalation: the
 /// service becomes ready and healthy, runs as that user under its own
 /// name, and its layer stays empty.
-pub async fn check_locked_down_run(docker: &Docker, payload: &Payload, image: &str) -> Result<()> {
+pub async fn check_locked_down_run(
+    docker: &Docker,
+    service: &ServicePackage,
+    image: &str,
+) -> Result<()> {
     let options = RunOptions {
         user: Some(format!("{ARBITRARY_UID}:0")),
         host_config: HostConfig {
             readonly_rootfs: Some(true),
             tmpfs: Some(HashMap::from([(
-                payload.contract.writable.clone(),
+                service.contract.writable.clone(),
                 String::new(),
             )])),
             cap_drop: Some(vec!["ALL".to_owned()]),
@@ -201,7 +209,7 @@ pub async fn check_locked_down_run(docker: &Docker, payload: &Payload, image: &s
         },
         ..Default::default()
     };
-    let container = payload.start(docker, image, options).await?;
+    let container = start(docker, service, image, options).await?;
     container.wait_until_healthy(HEALTHY_TIMEOUT).await?;
     // The engine's view of the processes needs nothing in the image.
     let top = docker
@@ -215,7 +223,7 @@ pub async fn check_locked_down_run(docker: &Docker, payload: &Payload, image: &s
         )
         .await?;
     let processes = top.processes.unwrap_or_default();
-    let comm: String = payload.name.chars().take(COMM_BYTES).collect();
+    let comm: String = service.name.chars().take(COMM_BYTES).collect();
     ensure!(
         processes.iter().all(|row| row[1] == ARBITRARY_UID)
             && processes.iter().any(|row| row[2] == comm),
@@ -226,13 +234,18 @@ pub async fn check_locked_down_run(docker: &Docker, payload: &Payload, image: &s
     Ok(())
 }
 
+// ANCHOR: graceful_stop
 /// R8: `docker stop` while readiness is polled: readiness fails before the
 /// exit, nothing is refused before it does, and the process exits with the
 /// contract's code long before the engine would kill it.
-pub async fn check_graceful_stop(docker: &Docker, payload: &Payload, image: &str) -> Result<()> {
-    let container = payload.start(docker, image, RunOptions::default()).await?;
-    let readiness = container.address(&payload.contract.readiness_port().to_string())?;
-    let ready = payload.contract.readiness.path.as_str();
+pub async fn check_graceful_stop(
+    docker: &Docker,
+    service: &ServicePackage,
+    image: &str,
+) -> Result<()> {
+    let container = start(docker, service, image, RunOptions::default()).await?;
+    let readiness = container.address(&service.contract.readiness_port().to_string())?;
+    let ready = service.contract.readiness.path.as_str();
     let load = LoadGenerator::start(readiness, &[ready], STOP_LOAD)?;
     tokio::time::sleep(WARM_UP).await;
     let stop_sent = load.elapsed();
@@ -241,11 +254,11 @@ pub async fn check_graceful_stop(docker: &Docker, payload: &Payload, image: &str
     let samples = load.finish().await?;
     let state = exit_state(docker, &container.id).await?;
     ensure!(
-        state.exit_code == Some(payload.contract.stop.exit_code) && state.oom_killed == Some(false),
+        state.exit_code == Some(service.contract.stop.exit_code) && state.oom_killed == Some(false),
         "exit code {:?} (OOM killed: {:?}), the contract says {}\n{}",
         state.exit_code,
         state.oom_killed,
-        payload.contract.stop.exit_code,
+        service.contract.stop.exit_code,
         container.logs().await
     );
     let took = exited - stop_sent;
@@ -255,6 +268,7 @@ pub async fn check_graceful_stop(docker: &Docker, payload: &Payload, image: &str
     );
     check_readiness_failed_first(&samples, ready, stop_sent, exited)
 }
+// ANCHOR_END: graceful_stop
 
 /// R9, on the runner (leaving an orphan takes a shell): with `--init` no
 /// orphan stays a zombie; without it, every orphan does unless the
@@ -268,9 +282,9 @@ pub async fn check_orphans(docker: &Docker, payload: &Payload) -> Result<()> {
             },
             ..Default::default()
         };
-        let container = payload.start(docker, &payload.runner, options).await?;
+        let container = start(docker, &payload.service, &payload.runner, options).await?;
         let zombies = zombies_after_orphaning_execs(docker, &container.id, ORPHANING_EXECS).await?;
-        let expected = if init || payload.contract.reaps_orphans {
+        let expected = if init || payload.service.contract.reaps_orphans {
             0
         } else {
             ORPHANING_EXECS
@@ -278,7 +292,7 @@ pub async fn check_orphans(docker: &Docker, payload: &Payload) -> Result<()> {
         ensure!(
             zombies == expected,
             "--init {init}, reaps_orphans {}: {zombies} zombies after {ORPHANING_EXECS} orphaning execs, expected {expected}",
-            payload.contract.reaps_orphans
+            payload.service.contract.reaps_orphans
         );
     }
     Ok(())

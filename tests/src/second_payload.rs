@@ -1,7 +1,8 @@
 //! The second payload, `examples/hello_service`, adopted into a copy of the
 //! repository the way a fork adopts its own service: `ci/rename.sh` gives
 //! the copy the payload's name, the payload's sources replace the renamed
-//! service's, the service's own test layer leaves the workspace, and the
+//! service's, the service's own test layer leaves the workspace (the
+//! pipeline layer stays: it needs nothing of the old service), and the
 //! copy's `ci/build_images.sh` builds both runners with the same Dockerfile.
 //! Built at most once per run and shared, like the project's images.
 
@@ -19,6 +20,8 @@ use crate::repo_edits::commit_all;
 use crate::script_build::{ScriptBuild, ScriptBuildRun};
 use crate::service_package::service_package_in;
 
+/// The service's own test layer, which a fork replaces.
+pub const SERVICE_LAYER_DIR: &str = "tests/service";
 /// The payload's directory in the repository, a workspace of its own.
 pub const SECOND_PAYLOAD_DIR: &str = "examples/hello_service";
 
@@ -67,8 +70,7 @@ async fn adopt_and_build() -> Result<Adopted> {
     };
     let package = service_package_in(copy.path())?;
     let payload = Payload {
-        name: package.name,
-        contract: package.contract,
+        service: package,
         runner: build.image("runner")?.id.clone(),
         runner_minimal: build.image("runner-minimal")?.id.clone(),
     };
@@ -95,14 +97,16 @@ pub fn adopted_copy() -> Result<RepoCopy> {
     copy.rename(SECOND_PAYLOAD_DIR, name)?;
     // The payload is a workspace member now: the workspace's lockfile rules.
     remove_if_present(&copy.join(&format!("{name}/Cargo.lock")))?;
-    // The suite tests this service's API through its library; a fork
-    // replaces it with its own. The copy only builds images.
+    // The service's own test layer goes, as a fork replaces it with its
+    // own; the pipeline layer stays, needing nothing of the old service.
+    std::fs::remove_dir_all(copy.join(SERVICE_LAYER_DIR))
+        .with_context(|| format!("cannot remove {SERVICE_LAYER_DIR}"))?;
     copy.edit("Cargo.toml", |manifest| {
         let members = manifest
             .lines()
             .find(|line| line.starts_with("members = "))
             .context("no members line")?;
-        Ok(manifest.replace(members, &format!("members = [\"{name}\"]")))
+        Ok(manifest.replace(members, &format!("members = [\"{name}\", \"tests\"]")))
     })?;
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     checked_output(

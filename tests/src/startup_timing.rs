@@ -1,6 +1,6 @@
 //! How long a container takes to start and to stop, measured the way a user
 //! sees it: from `docker run` (create and start through the engine API) to
-//! the first `GET /ready` that answers 200, and from `docker stop` until the
+//! the first readiness answer 200 (the container contract's endpoint), and from `docker stop` until the
 //! engine reports the exit. Beside it, the start of a trivial container
 //! (`true` on the same base image), the engine's own share of any start.
 
@@ -15,7 +15,7 @@ use futures_util::StreamExt;
 use tokio::time::Instant;
 
 use crate::container::{SUITE_LABEL, exit_state, stop_gracefully};
-use crate::service_container::HTTP_PORT;
+use crate::service_package::service_package;
 
 /// Often enough that polling adds no more than a few milliseconds.
 const READY_POLL: Duration = Duration::from_millis(5);
@@ -29,9 +29,11 @@ pub struct ServiceTimes {
     pub exit_code: i64,
 }
 
-/// Starts `image` with its HTTP port published on loopback, waits for
+/// Starts `image` with its readiness port published on loopback, waits for
 /// readiness, stops it, and removes it.
 pub async fn time_service(docker: &Docker, image: &str) -> Result<ServiceTimes> {
+    let readiness = &service_package()?.contract.readiness;
+    let port = service_package()?.contract.readiness_port().to_string();
     let binding = PortBinding {
         host_ip: Some(Ipv4Addr::LOCALHOST.to_string()),
         host_port: None,
@@ -39,7 +41,7 @@ pub async fn time_service(docker: &Docker, image: &str) -> Result<ServiceTimes> 
     let body = ContainerCreateBody {
         image: Some(image.to_owned()),
         host_config: Some(HostConfig {
-            port_bindings: Some(HashMap::from([(HTTP_PORT.to_owned(), Some(vec![binding]))])),
+            port_bindings: Some(HashMap::from([(port.clone(), Some(vec![binding]))])),
             ..Default::default()
         }),
         ..Default::default()
@@ -50,8 +52,8 @@ pub async fn time_service(docker: &Docker, image: &str) -> Result<ServiceTimes> 
         .start_container(&container.id, None)
         .await
         .context("cannot start the service container")?;
-    let http = published_http(docker, &container.id).await?;
-    wait_until_ready(http, began).await?;
+    let address = published(docker, &container.id, &port).await?;
+    wait_until_ready(&format!("http://{address}{}", readiness.path), began).await?;
     let start_to_ready = began.elapsed();
 
     let stopping = Instant::now();
@@ -99,24 +101,23 @@ pub fn median(times: &[Duration]) -> Duration {
     sorted.get(sorted.len() / 2).copied().unwrap_or_default()
 }
 
-async fn published_http(docker: &Docker, id: &str) -> Result<SocketAddr> {
+async fn published(docker: &Docker, id: &str, container_port: &str) -> Result<SocketAddr> {
     let inspect = docker.inspect_container(id, None).await?;
     let port = inspect
         .network_settings
         .and_then(|settings| settings.ports)
-        .and_then(|ports| ports.get(HTTP_PORT).cloned().flatten())
+        .and_then(|ports| ports.get(container_port).cloned().flatten())
         .and_then(|bindings| bindings.first()?.host_port.clone())
-        .context("the engine published no host port for HTTP")?;
+        .with_context(|| format!("the engine published no host port for {container_port}"))?;
     Ok(SocketAddr::from((Ipv4Addr::LOCALHOST, port.parse()?)))
 }
 
-async fn wait_until_ready(http: SocketAddr, began: Instant) -> Result<()> {
+async fn wait_until_ready(url: &str, began: Instant) -> Result<()> {
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(1))
         .build()?;
-    let url = format!("http://{http}/ready");
     while began.elapsed() < READY_TIMEOUT {
-        if let Ok(response) = client.get(&url).send().await
+        if let Ok(response) = client.get(url).send().await
             && response.status().is_success()
         {
             return Ok(());

@@ -76,13 +76,31 @@ pub fn claim_rows() -> Result<Vec<ClaimRow>> {
 /// The names of every test function in the workspace's Rust sources (the
 /// service's unit and integration tests, and this suite).
 pub fn test_names() -> Result<BTreeSet<String>> {
-    let mut names = BTreeSet::new();
+    Ok(tests_by_file()?
+        .into_iter()
+        .flat_map(|(_, names)| names)
+        .collect())
+}
+
+/// The same tests with the file that holds them, relative to the
+/// repository root, files in path order and tests in source order.
+pub fn tests_by_file() -> Result<Vec<(String, Vec<String>)>> {
+    let mut found = Vec::new();
     for root in ["service_discovery", "tests"] {
         for file in rust_files(&repo_path(root))? {
-            names.extend(test_names_in(&std::fs::read_to_string(&file)?));
+            let names = test_names_in(&std::fs::read_to_string(&file)?);
+            if names.is_empty() {
+                continue;
+            }
+            let relative = file
+                .strip_prefix(repo_path(""))
+                .unwrap_or(&file)
+                .display()
+                .to_string();
+            found.push((relative, names));
         }
     }
-    Ok(names)
+    Ok(found)
 }
 
 /// The tests defined in one Rust source: test functions, and the named

@@ -17,7 +17,9 @@ use integration_suite::host::host;
 use integration_suite::project_images::{SUITE_REGISTRY, Target, build_turn, project_image};
 use integration_suite::registry::{delete_manifest, tag_digest};
 use integration_suite::repo::repo_path;
-use integration_suite::runner_contract::{assert_same_contract, assert_serves_as_arbitrary_user};
+use integration_suite::runner_contract::{
+    assert_keeps_the_container_contract, assert_same_contract,
+};
 use tokio::process::Command;
 
 /// Kept across runs: a rebuild of unchanged steps downloads their layers.
@@ -187,7 +189,7 @@ async fn ci3_buildah_rebuild_from_an_empty_store_takes_every_layer_from_the_regi
     let image = PulledImage::pull(&tag).await?;
     let reference = project_image(Target::Runner).await?;
     assert_same_contract(host.docker(), &image.0, &reference.id).await?;
-    assert_serves_as_arbitrary_user(host.docker(), &image.0).await?;
+    assert_keeps_the_container_contract(host.docker(), &image.0).await?;
 
     let digest = tag_digest(IMAGE_REPOSITORY, &format!("run-{}", std::process::id()))
         .await?
@@ -282,6 +284,6 @@ async fn ci3_classic_builder_builds_dockerfile_cb_and_its_runner_keeps_the_contr
 
     let reference = project_image(Target::Runner).await?;
     assert_same_contract(host.docker(), &image.tag, &reference.id).await?;
-    assert_serves_as_arbitrary_user(host.docker(), &image.tag).await?;
+    assert_keeps_the_container_contract(host.docker(), &image.tag).await?;
     Ok(())
 }

@@ -36,12 +36,12 @@ async fn m4_m6_contract_both_runners_say_what_the_contract_says(
     let host = host().await;
     let payload = payload(which).await?;
     for (runner, image) in payload.runners() {
-        check_image_config(host.docker(), &payload, image)
+        check_image_config(host.docker(), &payload.service, image)
             .await
-            .with_context(|| format!("{} {runner}", payload.name))?;
-        check_version(host.docker(), &payload, image)
+            .with_context(|| format!("{} {runner}", payload.name()))?;
+        check_version(host.docker(), &payload.service, image)
             .await
-            .with_context(|| format!("{} {runner}", payload.name))?;
+            .with_context(|| format!("{} {runner}", payload.name()))?;
     }
     Ok(())
 }
@@ -57,15 +57,16 @@ async fn r6_contract_both_runners_write_only_the_writable_directory(
     let payload = payload(which).await?;
     let mut diffs = Vec::new();
     for (runner, image) in payload.runners() {
-        let diff = check_writes_only_its_directory(host.docker(), &payload, image)
+        let diff = check_writes_only_its_directory(host.docker(), &payload.service, image)
             .await
-            .with_context(|| format!("{} {runner}", payload.name))?;
+            .with_context(|| format!("{} {runner}", payload.name()))?;
         diffs.push(diff);
     }
     assert_eq!(
-        diffs[0], diffs[1],
+        diffs[0],
+        diffs[1],
         "{}: runner and runner-minimal write alike",
-        payload.name
+        payload.name()
     );
     Ok(())
 }
@@ -80,9 +81,9 @@ async fn r7_m5_contract_read_only_arbitrary_uid_no_capabilities_ready_and_health
     let host = host().await;
     let payload = payload(which).await?;
     for (runner, image) in payload.runners() {
-        check_locked_down_run(host.docker(), &payload, image)
+        check_locked_down_run(host.docker(), &payload.service, image)
             .await
-            .with_context(|| format!("{} {runner}", payload.name))?;
+            .with_context(|| format!("{} {runner}", payload.name()))?;
     }
     Ok(())
 }
@@ -97,9 +98,9 @@ async fn r8_contract_docker_stop_fails_readiness_first_and_exits_as_promised(
     let host = host().await;
     let payload = payload(which).await?;
     for (runner, image) in payload.runners() {
-        check_graceful_stop(host.docker(), &payload, image)
+        check_graceful_stop(host.docker(), &payload.service, image)
             .await
-            .with_context(|| format!("{} {runner}", payload.name))?;
+            .with_context(|| format!("{} {runner}", payload.name()))?;
     }
     Ok(())
 }
@@ -115,5 +116,5 @@ async fn r9_contract_orphans_stay_zombies_unless_init_or_the_service_reaps(
     let payload = payload(which).await?;
     check_orphans(host.docker(), &payload)
         .await
-        .with_context(|| payload.name.clone())
+        .with_context(|| payload.name().to_owned())
 }

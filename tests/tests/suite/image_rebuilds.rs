@@ -118,23 +118,23 @@ async fn m1_dependency_layer_follows_added_and_moved_member_crates() -> Result<(
         "pub const NOTE: &str = \"built with a new member crate\";\n",
     )?;
     copy.rename("tests", "crates/integration_suite")?;
-    copy.edit("crates/integration_suite/Cargo.toml", |text| {
-        let dependency = r#"path = "../service_discovery""#;
+    copy.edit("crates/integration_suite/service/Cargo.toml", |text| {
+        let dependency = r#"path = "../../service_discovery""#;
         ensure!(
             text.contains(dependency),
-            "the suite no longer depends on the service by path: update this test"
+            "the service's test layer no longer depends on the service by path: update this test"
         );
-        Ok(text.replace(dependency, r#"path = "../../service_discovery""#))
+        Ok(text.replace(dependency, r#"path = "../../../service_discovery""#))
     })?;
     copy.edit("Cargo.toml", |text| {
-        let members = r#"members = ["service_discovery", "tests"]"#;
+        let members = r#"members = ["service_discovery", "tests", "tests/service"]"#;
         ensure!(
             text.contains(members),
             "the workspace members changed: update this test"
         );
         Ok(text.replace(
             members,
-            r#"members = ["service_discovery", "crates/integration_suite", "crates/release_note"]"#,
+            r#"members = ["service_discovery", "crates/integration_suite", "crates/integration_suite/service", "crates/release_note"]"#,
         ))
     })?;
     copy.edit("service_discovery/Cargo.toml", |text| {

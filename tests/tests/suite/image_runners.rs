@@ -1,21 +1,14 @@
 //! The two deployable images, `runner` (Debian slim + the release) and
 //! `runner-minimal` (the release and the libraries it links, nothing else):
-//! what they hold (B2, M4, C5), their run-time contract (M5, M6), and the
-//! original README walk-through against them, run as an arbitrary UID.
-
-use std::time::Duration;
+//! what they hold (B2, M4, C5) and their run-time contract (M5, M6).
 
 use anyhow::{Context, Result};
 use integration_suite::host::host;
 use integration_suite::image_config::{contract, env_value, image_config};
 use integration_suite::image_fs::{Entry, Kind, exported_files, image_layers, is_engine_provided};
 use integration_suite::project_images::{Target, project_image};
-use integration_suite::readme_flow::run_readme_flow;
-use integration_suite::service_container::{DNS_UDP_PORT, HTTP_PORT, RunOptions, ServiceContainer};
 
 const RELEASE_BINARY: &str = "/opt/rel/bin/service_discovery";
-const START_TIMEOUT: Duration = Duration::from_secs(30);
-const HEALTHY_TIMEOUT: Duration = Duration::from_secs(30);
 /// Programs that build code or fetch it: none may be in a runner.
 const BUILD_TOOLS: [&str; 13] = [
     "cargo", "rustc", "rustup", "rustdoc", "gcc", "cc", "c++", "g++", "ld", "as", "git", "protoc",
@@ -261,39 +254,5 @@ async fn m5_m6_runner_contracts_match_their_snapshots() -> Result<()> {
         without_path(contracts[0].clone()),
         without_path(contracts[1].clone())
     );
-    Ok(())
-}
-
-#[tokio::test]
-async fn m5_runners_serve_the_readme_flow_as_an_arbitrary_uid() -> Result<()> {
-    let host = host().await;
-    for target in Target::RUNNERS {
-        let image = project_image(target).await?;
-        let options = RunOptions {
-            user: Some("12345:0".to_owned()),
-            ..Default::default()
-        };
-        let container = ServiceContainer::start(host.docker(), &image.id, options, START_TIMEOUT)
-            .await
-            .with_context(|| format!("starting {target:?}"))?;
-        let answers = run_readme_flow(
-            container.address(HTTP_PORT)?,
-            container.address(DNS_UDP_PORT)?,
-        )
-        .await
-        .with_context(|| format!("README flow against {target:?}"))?;
-        assert_eq!(answers.a, ["127.0.0.1"], "{target:?}");
-        assert_eq!(
-            answers.srv,
-            ["1 1 8000 webapp.svc.cluster.local."],
-            "{target:?}"
-        );
-        // The health check (`ping` over the control socket in /tmp) passes
-        // for a UID the image has never heard of.
-        container
-            .wait_until_healthy(HEALTHY_TIMEOUT)
-            .await
-            .with_context(|| format!("{target:?}"))?;
-    }
     Ok(())
 }

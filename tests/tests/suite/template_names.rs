@@ -5,6 +5,7 @@
 //! copy differs from the package name, so a hand edit cannot drift.
 
 use anyhow::Result;
+use integration_suite::checked_command::checked_output;
 use integration_suite::repo::repo_path;
 use integration_suite::service_package::{service_name, service_package};
 
@@ -27,7 +28,7 @@ const fn copy(file: &'static str, before: &'static str, after: &'static str) -> 
 
 const COPIES: &[Copy] = &[
     copy("Cargo.toml", "members = [\"", "\""),
-    copy("tests/Cargo.toml", "path = \"../", "\""),
+    copy("tests/service/Cargo.toml", "path = \"../../", "\""),
     copy("docker/Dockerfile", "ARG SERVICE=", "\n"),
     copy("docker/Dockerfile", "[\"/opt/rel/bin/", "\""),
     copy("ci/Dockerfile.cb", "ARG SERVICE=", "\n"),
@@ -83,6 +84,9 @@ fn template_every_literal_copy_of_the_service_name_is_the_package_name() -> Resu
     Ok(())
 }
 
+/// The crate of the service's own test layer (`tests/service`).
+const SERVICE_LAYER_PACKAGE: &str = "service_suite";
+
 /// The Dockerfiles whose runners hold copies of the container contract.
 const RUNNER_DOCKERFILES: [&str; 2] = ["docker/Dockerfile", "ci/Dockerfile.cb"];
 
@@ -126,4 +130,48 @@ fn between_finds_each_copy_on_its_own_line() {
     let text = "a ${_REGISTRY}/x:${COMMIT_SHA}\nb ${_REGISTRY}/y-cache\n";
     assert_eq!(between(text, "${_REGISTRY}/", ":${COMMIT_SHA}"), ["x"]);
     assert_eq!(between(text, "${_REGISTRY}/", "-cache"), ["y"]);
+}
+
+/// The two layers stay apart: the pipeline layer (this crate) declares no
+/// dependency on the service's package, so a fork's own service compiles
+/// it; only the service's own layer does.
+#[test]
+fn template_the_pipeline_layer_does_not_depend_on_the_service() -> Result<()> {
+    let name = service_name()?;
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let metadata = checked_output(
+        std::process::Command::new(cargo)
+            .args([
+                "metadata",
+                "--no-deps",
+                "--offline",
+                "--format-version",
+                "1",
+            ])
+            .current_dir(repo_path("")),
+    )?;
+    let metadata: serde_json::Value = serde_json::from_str(&metadata)?;
+    let depends_on_service = |package: &str| -> Option<bool> {
+        let found = metadata["packages"]
+            .as_array()?
+            .iter()
+            .find(|candidate| candidate["name"] == package)?;
+        Some(
+            found["dependencies"]
+                .as_array()?
+                .iter()
+                .any(|dependency| dependency["name"] == name),
+        )
+    };
+    assert_eq!(
+        depends_on_service(env!("CARGO_PKG_NAME")),
+        Some(false),
+        "the pipeline layer must not depend on {name}"
+    );
+    assert_eq!(
+        depends_on_service(SERVICE_LAYER_PACKAGE),
+        Some(true),
+        "the service's own layer is {SERVICE_LAYER_PACKAGE}"
+    );
+    Ok(())
 }

@@ -8,12 +8,12 @@ use anyhow::{Context, Result, ensure};
 use integration_suite::container::read_logs;
 use integration_suite::host::host;
 use integration_suite::project_images::{Target, project_image};
-use integration_suite::remote_console::{FAREWELL, PROMPT};
 use integration_suite::service_container::{
     HTTP_PORT, RunOptions, START_TIMEOUT, ServiceContainer,
 };
 use integration_suite::tty_session::TtySession;
 use serde_json::Value;
+use service_suite::remote_console::{FAREWELL, PROMPT};
 
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(10);
 const RELEASE_BINARY: &str = "/opt/rel/bin/service_discovery";

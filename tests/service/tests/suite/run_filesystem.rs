@@ -7,10 +7,10 @@ use std::collections::HashMap;
 use anyhow::{Context, Result};
 use bollard::models::HostConfig;
 use integration_suite::container_diff::container_diff;
-use integration_suite::full_exercise::exercise_everything;
 use integration_suite::host::host;
 use integration_suite::project_images::{Target, project_image};
 use integration_suite::service_container::{RunOptions, START_TIMEOUT, ServiceContainer};
+use service_suite::full_exercise::exercise_everything;
 
 #[tokio::test]
 async fn r6_container_diff_shows_only_the_runtime_files_under_tmp() -> Result<()> {

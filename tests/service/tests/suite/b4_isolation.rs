@@ -6,9 +6,9 @@
 use anyhow::{Context, Result};
 use integration_suite::host::host;
 use integration_suite::project_images::{Target, project_image};
-use integration_suite::readme_flow::run_readme_flow;
 use integration_suite::service_container::{DNS_UDP_PORT, HTTP_PORT, ServiceContainer};
 use reqwest::StatusCode;
+use service_suite::readme_flow::run_readme_flow;
 
 #[tokio::test]
 async fn b4_identical_containers_run_side_by_side_unconfigured_on_fixed_ports() -> Result<()> {

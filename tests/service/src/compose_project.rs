@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use tokio::process::Command;
 
-use crate::repo::repo_path;
+use integration_suite::repo::repo_path;
 
 pub const COMPOSE_FILE: &str = "docker/compose.yaml";
 

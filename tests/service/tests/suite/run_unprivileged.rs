@@ -1,18 +1,21 @@
 //! M5: the runners need no root, no capability and no privilege escalation:
 //! `--user 12345:0 --cap-drop ALL --security-opt no-new-privileges`, and
-//! everything still works.
+//! everything still works; as a user id the image never named, the
+//! original README walk-through gets its answers.
 
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 use bollard::models::HostConfig;
 use bollard::query_parameters::TopOptionsBuilder;
-use integration_suite::full_exercise::exercise_everything;
 use integration_suite::host::host;
 use integration_suite::project_images::{Target, project_image};
-use integration_suite::service_container::{RunOptions, ServiceContainer};
+use integration_suite::service_container::{DNS_UDP_PORT, HTTP_PORT, RunOptions, ServiceContainer};
+use service_suite::full_exercise::exercise_everything;
+use service_suite::readme_flow::run_readme_flow;
 
 const START_TIMEOUT: Duration = Duration::from_secs(30);
+const HEALTHY_TIMEOUT: Duration = Duration::from_secs(30);
 /// A user id no image of the project names, in group 0 as platforms that
 /// pick arbitrary user ids run it.
 const ARBITRARY_UID: &str = "12345";
@@ -58,6 +61,40 @@ async fn m5_arbitrary_uid_without_capabilities_or_new_privileges_serves_everythi
                 && processes.iter().any(|row| row[2] == "service_discove"),
             "{target:?}: the container's processes (pid, uid, command): {processes:?}"
         );
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn m5_runners_serve_the_readme_flow_as_an_arbitrary_uid() -> Result<()> {
+    let host = host().await;
+    for target in Target::RUNNERS {
+        let image = project_image(target).await?;
+        let options = RunOptions {
+            user: Some(format!("{ARBITRARY_UID}:0")),
+            ..Default::default()
+        };
+        let container = ServiceContainer::start(host.docker(), &image.id, options, START_TIMEOUT)
+            .await
+            .with_context(|| format!("starting {target:?}"))?;
+        let answers = run_readme_flow(
+            container.address(HTTP_PORT)?,
+            container.address(DNS_UDP_PORT)?,
+        )
+        .await
+        .with_context(|| format!("README flow against {target:?}"))?;
+        assert_eq!(answers.a, ["127.0.0.1"], "{target:?}");
+        assert_eq!(
+            answers.srv,
+            ["1 1 8000 webapp.svc.cluster.local."],
+            "{target:?}"
+        );
+        // The health check (`ping` over the control socket in /tmp) passes
+        // for a UID the image has never heard of.
+        container
+            .wait_until_healthy(HEALTHY_TIMEOUT)
+            .await
+            .with_context(|| format!("{target:?}"))?;
     }
     Ok(())
 }

@@ -7,12 +7,12 @@ use std::time::Duration;
 
 use anyhow::{Result, anyhow};
 use integration_suite::host::host;
-use integration_suite::postgres_image::{DATABASE, MirroredPostgres, USER, unique_password};
-use integration_suite::runner_image::{HTTP, ServiceDiscoveryImage, address};
-use integration_suite::service_http::{get, put, wait_for_ready_status};
 use reqwest::StatusCode;
 use service_discovery::config::DatabaseConfig;
 use service_discovery::storage::postgres::{connect_once, migrate};
+use service_suite::postgres_image::{DATABASE, MirroredPostgres, USER, unique_password};
+use service_suite::runner_image::{HTTP, ServiceDiscoveryImage, address};
+use service_suite::service_http::{get, put, wait_for_ready_status};
 use testcontainers::runners::AsyncRunner;
 use testcontainers::{ContainerAsync, ImageExt};
 
@@ -32,7 +32,7 @@ async fn migrate_through_published_port(
     let config = DatabaseConfig {
         host: "127.0.0.1".into(),
         port: postgres
-            .get_host_port_ipv4(integration_suite::postgres_image::POSTGRES_PORT)
+            .get_host_port_ipv4(service_suite::postgres_image::POSTGRES_PORT)
             .await?,
         user: USER.into(),
         name: DATABASE.into(),

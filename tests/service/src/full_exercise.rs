@@ -9,7 +9,7 @@ use bollard::Docker;
 
 use crate::protocol_exercise::{FrontEnds, exercise_all_protocols};
 use crate::remote_console::visit_remote_console;
-use crate::service_container::ServiceContainer;
+use integration_suite::service_container::ServiceContainer;
 
 const HEALTHY_TIMEOUT: Duration = Duration::from_secs(30);
 

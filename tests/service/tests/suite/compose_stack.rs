@@ -6,13 +6,13 @@
 use std::time::Duration;
 
 use anyhow::Result;
-use integration_suite::compose_project::ComposeProject;
 use integration_suite::host::host;
-use integration_suite::postgres_image::unique_password;
-use integration_suite::readme_flow::{ReadmeAnswers, run_readme_flow};
-use integration_suite::runner_image::ServiceDiscoveryImage;
-use integration_suite::service_http::{get, wait_for_ready_status};
 use reqwest::StatusCode;
+use service_suite::compose_project::ComposeProject;
+use service_suite::postgres_image::unique_password;
+use service_suite::readme_flow::{ReadmeAnswers, run_readme_flow};
+use service_suite::runner_image::ServiceDiscoveryImage;
+use service_suite::service_http::{get, wait_for_ready_status};
 
 const UP_TIMEOUT: Duration = Duration::from_secs(180);
 const RECOVERY: Duration = Duration::from_secs(30);
@@ -64,12 +64,9 @@ async fn compose_stack_runs_the_readme_flow_and_keeps_its_data() -> Result<()> {
     let endpoints = get(http, "/service/webapp/endpoints").await?;
     assert_eq!(endpoints.body[0]["ip"], "127.0.0.1", "{}", endpoints.body);
     let dns = project.address("service_discovery", "8053/udp").await?;
-    let srv = integration_suite::readme_flow::dig_short(
-        dns,
-        "SRV",
-        "_http._tcp.webapp.svc.cluster.local",
-    )
-    .await?;
+    let srv =
+        service_suite::readme_flow::dig_short(dns, "SRV", "_http._tcp.webapp.svc.cluster.local")
+            .await?;
     assert_eq!(srv, expected.srv);
     Ok(())
 }

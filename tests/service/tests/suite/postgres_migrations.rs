@@ -6,10 +6,10 @@ use std::sync::Arc;
 
 use anyhow::{Result, anyhow};
 use integration_suite::host::host;
-use integration_suite::postgres_image::RunningPostgres;
 use service_discovery::storage::postgres::migrate::{self, MIGRATIONS, Migration};
 use service_discovery::storage::postgres::{ConnectFailure, connect_once};
 use service_discovery::storage::{PostgresStorage, Storage, StorageError};
+use service_suite::postgres_image::RunningPostgres;
 
 async fn fresh_database(postgres: &RunningPostgres, name: &str) -> Result<tokio_postgres::Client> {
     postgres.create_database(name).await?;

@@ -6,12 +6,12 @@ use std::time::Duration;
 
 use anyhow::{Result, anyhow};
 use integration_suite::host::host;
-use integration_suite::postgres_image::RunningPostgres;
 use service_discovery::model::{
     Endpoint, NamedPort, NamedPorts, Port, Protocol, Service, ServiceName,
 };
 use service_discovery::storage::postgres::{connect_once, migrate};
 use service_discovery::storage::{PostgresStorage, Storage};
+use service_suite::postgres_image::RunningPostgres;
 use tokio_postgres::error::SqlState;
 
 async fn migrated(

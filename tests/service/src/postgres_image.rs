@@ -13,8 +13,8 @@ use testcontainers::core::{ContainerPort, WaitFor};
 use testcontainers::runners::AsyncRunner;
 use testcontainers::{ContainerAsync, ContainerRequest, Image, ImageExt};
 
-use crate::base_images::PinnedImage;
-use crate::container::SUITE_LABEL;
+use integration_suite::base_images::PinnedImage;
+use integration_suite::container::SUITE_LABEL;
 
 pub const POSTGRES_PORT: ContainerPort = ContainerPort::Tcp(5432);
 pub const USER: &str = "discovery";

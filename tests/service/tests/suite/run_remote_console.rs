@@ -5,9 +5,9 @@
 use anyhow::{Context, Result};
 use integration_suite::host::host;
 use integration_suite::project_images::{Target, project_image};
-use integration_suite::protocol_exercise::{FrontEnds, exercise_all_protocols};
-use integration_suite::remote_console::visit_remote_console;
 use integration_suite::service_container::ServiceContainer;
+use service_suite::protocol_exercise::{FrontEnds, exercise_all_protocols};
+use service_suite::remote_console::visit_remote_console;
 
 #[tokio::test]
 async fn r3_remote_console_attaches_and_quitting_leaves_the_service_running() -> Result<()> {

@@ -1,5 +1,5 @@
 //! The project's runner image as a testcontainers image: built once per
-//! test run (see [`crate::project_images`]), ready when the service logs
+//! test run (see [`integration_suite::project_images`]), ready when the service logs
 //! that it is, its ports published on 127.0.0.1 only.
 
 use std::borrow::Cow;
@@ -12,8 +12,8 @@ use bollard::models::PortBinding;
 use testcontainers::core::{ContainerPort, WaitFor};
 use testcontainers::{ContainerAsync, ContainerRequest, Image, ImageExt};
 
-use crate::container::SUITE_LABEL;
-use crate::project_images::{Target, project_image};
+use integration_suite::container::SUITE_LABEL;
+use integration_suite::project_images::{Target, project_image};
 
 pub const HTTP: ContainerPort = ContainerPort::Tcp(3000);
 pub const GRPC: ContainerPort = ContainerPort::Tcp(8081);

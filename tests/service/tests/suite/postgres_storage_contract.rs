@@ -7,10 +7,10 @@ use std::sync::Arc;
 
 use anyhow::{Result, anyhow};
 use integration_suite::host::host;
-use integration_suite::postgres_image::RunningPostgres;
 use service_discovery::storage::contract::CASES;
 use service_discovery::storage::postgres::{connect_once, migrate};
 use service_discovery::storage::{PostgresStorage, SharedStorage};
+use service_suite::postgres_image::RunningPostgres;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn postgres_passes_the_storage_contract() -> Result<()> {
