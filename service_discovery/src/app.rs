@@ -10,9 +10,9 @@ use std::time::Duration;
 use anyhow::Context as _;
 use tokio_util::sync::CancellationToken;
 
+use crate::admin::control_socket::ControlSocket;
 use crate::admin::{self, Admin};
 use crate::config::{Config, DatabaseConfig};
-use crate::lifecycle::control_socket::ControlSocket;
 use crate::lifecycle::reaper::{self, Reaping};
 use crate::lifecycle::shutdown::{self, Outcome, ServerTasks, ShutdownPlan};
 use crate::lifecycle::signals::ShutdownSignals;
@@ -59,7 +59,7 @@ pub fn open_storage(config: &Config) -> SharedStorage {
 const MIGRATE_CONNECT_WINDOW: Duration = Duration::from_secs(30);
 
 /// `migrate`: applies the pending migrations and logs what it did.
-pub async fn migrate(db: &DatabaseConfig) -> Result<(), String> {
+pub async fn migrate(db: &DatabaseConfig) -> anyhow::Result<()> {
     let give_up = tokio::time::Instant::now() + MIGRATE_CONNECT_WINDOW;
     let mut client = loop {
         match postgres::connect_once(db).await {
@@ -68,12 +68,10 @@ pub async fn migrate(db: &DatabaseConfig) -> Result<(), String> {
                 tracing::warn!(error = %failure.message, "database not reachable yet, retrying");
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
-            Err(failure) => return Err(failure.message),
+            Err(failure) => anyhow::bail!(failure.message),
         }
     };
-    let report = migrate::run(&mut client)
-        .await
-        .map_err(|err| err.to_string())?;
+    let report = migrate::run(&mut client).await?;
     tracing::info!(
         applied = ?report.applied,
         version = report.version,
@@ -90,7 +88,7 @@ pub async fn start(config: &Config, log: LogControl) -> anyhow::Result<Running> 
     let in_flight = InFlight::new();
     let admin = Admin::new(readiness.clone(), in_flight.clone(), log);
 
-    let control = ControlSocket::bind(&config.control_socket()).map_err(anyhow::Error::msg)?;
+    let control = ControlSocket::bind(&config.control_socket())?;
     let candidates = config.bind_candidates();
     let http_listener = listeners::bind_tcp(&candidates, config.http_port)
         .with_context(|| listen_error("HTTP", "HTTP_PORT", config.http_port))?;

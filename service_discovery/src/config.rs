@@ -292,6 +292,7 @@ fn parse_zone(raw: &str) -> Result<String, Expected> {
 
 fn parse_level(raw: &str) -> Result<LogLevel, Expected> {
     raw.parse()
+        .map_err(|unknown: crate::logging::UnknownLevel| unknown.to_string())
 }
 
 fn parse_runtime_dir(raw: &str) -> Result<PathBuf, Expected> {

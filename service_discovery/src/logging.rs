@@ -7,6 +7,8 @@
 use std::fmt;
 use std::str::FromStr;
 
+use anyhow::Context;
+
 use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -33,8 +35,13 @@ impl Default for LogLevel {
     }
 }
 
+/// A level name none of [`LogLevel::ACCEPTED`] matches.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("expected one of {}", LogLevel::ACCEPTED)]
+pub struct UnknownLevel;
+
 impl FromStr for LogLevel {
-    type Err = String;
+    type Err = UnknownLevel;
 
     fn from_str(raw: &str) -> Result<Self, Self::Err> {
         let filter = match raw.trim().to_ascii_lowercase().as_str() {
@@ -44,7 +51,7 @@ impl FromStr for LogLevel {
             "notice" | "info" => LevelFilter::INFO,
             "debug" => LevelFilter::DEBUG,
             "trace" | "all" => LevelFilter::TRACE,
-            _ => return Err(format!("expected one of {}", Self::ACCEPTED)),
+            _ => return Err(UnknownLevel),
         };
         Ok(Self(filter))
     }
@@ -75,14 +82,14 @@ impl LogControl {
         handle.clone_current().map(LogLevel)
     }
 
-    pub fn set_level(&self, level: LogLevel) -> Result<(), String> {
+    pub fn set_level(&self, level: LogLevel) -> anyhow::Result<()> {
         let handle = self
             .handle
             .as_ref()
-            .ok_or_else(|| "logging is not initialised in this process".to_owned())?;
+            .context("logging is not initialised in this process")?;
         handle
             .modify(|filter| *filter = level.filter())
-            .map_err(|e| e.to_string())
+            .context("cannot change the log level")
     }
 }
 
@@ -132,7 +139,7 @@ mod tests {
     #[test]
     fn unknown_level_lists_what_is_accepted() {
         let err = "loud".parse::<LogLevel>().unwrap_err();
-        assert!(err.contains(LogLevel::ACCEPTED), "{err}");
+        assert!(err.to_string().contains(LogLevel::ACCEPTED), "{err}");
     }
 
     #[test]

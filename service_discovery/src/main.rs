@@ -23,7 +23,7 @@ fn main() -> ExitCode {
 }
 
 fn with_control_socket(
-    command: fn(&std::path::Path) -> Result<(), String>,
+    command: fn(&std::path::Path) -> anyhow::Result<()>,
     on_success: impl FnOnce(),
 ) -> ExitCode {
     let socket = match config::control_socket_from_env() {
@@ -36,7 +36,7 @@ fn with_control_socket(
             ExitCode::SUCCESS
         }
         Err(err) => {
-            eprintln!("{NAME}: {err}");
+            eprintln!("{NAME}: {err:#}");
             ExitCode::FAILURE
         }
     }

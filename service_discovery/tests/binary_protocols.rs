@@ -6,7 +6,7 @@ mod service_support;
 
 use std::net::SocketAddr;
 use std::str::FromStr;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use hickory_server::net::client::{Client, ClientHandle};
 use hickory_server::net::runtime::TokioRuntimeProvider;
@@ -166,7 +166,16 @@ async fn r8_shutdown_fails_readiness_over_http_and_grpc_before_listeners_close()
         .unwrap();
     let http = reqwest::get(service.url("/ready")).await.unwrap();
     assert_eq!(http.status(), StatusCode::SERVICE_UNAVAILABLE);
-    let grpc = health.check(check()).await.unwrap().into_inner().status();
+    // gRPC health follows readiness from a task of its own: it must flip
+    // well within the delay, while every listener is still open.
+    let flips_within = Instant::now() + Duration::from_millis(500);
+    let grpc = loop {
+        let status = health.check(check()).await.unwrap().into_inner().status();
+        if status == ServingStatus::NotServing || Instant::now() >= flips_within {
+            break status;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
     assert_eq!(grpc, ServingStatus::NotServing);
     let dns = dns_query(
         service.dns,

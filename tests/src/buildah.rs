@@ -12,6 +12,7 @@ use rustix::process::{Resource, getrlimit};
 use tokio::process::Command;
 
 use crate::installed_tools::InstallScript;
+use crate::repo::repo_path;
 
 /// Knows the buildah version the suite needs (see the script).
 static INSTALL_SCRIPT: InstallScript = InstallScript::new("ci/install_buildah.sh");
@@ -22,6 +23,18 @@ const FAILURE_LOG_LINES: usize = 40;
 /// The installed buildah version, or one line naming the setup command.
 pub fn installed_version() -> Result<&'static str> {
     INSTALL_SCRIPT.check()
+}
+
+/// buildah's global options that give the suite a store of its own, beside
+/// the build output (`cargo clean` removes it): emptying it to play a fresh
+/// CI worker touches no image or container of the user's own buildah or
+/// podman.
+fn store_options() -> [String; 2] {
+    let store = repo_path("target/buildah-store");
+    [
+        format!("--root={}", store.join("root").display()),
+        format!("--runroot={}", store.join("run").display()),
+    ]
 }
 
 fn last_line(text: &str) -> &str {
@@ -94,6 +107,7 @@ impl BuildahBuild {
     pub async fn run(&self) -> Result<BuildahRun> {
         let started = Instant::now();
         let output = Command::new("buildah")
+            .args(store_options())
             .args(self.arguments())
             .current_dir(&self.context)
             .stdin(Stdio::null())
@@ -128,6 +142,7 @@ fn hard_limit(resource: Resource) -> Option<u64> {
 /// Runs `buildah ARGS...`, failing with its last line of output.
 pub async fn buildah(arguments: &[&str]) -> Result<String> {
     let output = Command::new("buildah")
+        .args(store_options())
         .args(arguments)
         .stdin(Stdio::null())
         .output()
@@ -150,7 +165,7 @@ pub async fn push(tag: &str) -> Result<()> {
         .map(drop)
 }
 
-/// Empties buildah's local store: working containers first, then every
+/// Empties the suite's buildah store: working containers first, then every
 /// image, base images included. A build after this starts from nothing
 /// local, as a fresh CI worker does.
 pub async fn clear_local_store() -> Result<()> {

@@ -27,6 +27,9 @@ const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(30);
 const SUBNET_PREFIX: &str = "10.199";
 /// Before the main routing table (32766), after the local one (0).
 const RULE_PRIORITY: &str = "1999";
+/// What every private engine's bridge and directory are named after.
+const BRIDGE_PREFIX: &str = "sdfresh";
+const DIR_PREFIX: &str = "fresh-engine-";
 
 pub struct FreshEngine {
     dir: TempDir,
@@ -53,7 +56,7 @@ impl FreshEngine {
         );
 
         let dir = tempfile::Builder::new()
-            .prefix("fresh-engine-")
+            .prefix(DIR_PREFIX)
             .tempdir()
             .context("cannot create a temporary directory")?;
         let network = IsolatedBridge::create().await?;
@@ -258,6 +261,154 @@ async fn ip(args: &[&str]) -> Result<()> {
     Ok(())
 }
 
+fn bridge_name(creator: u32) -> String {
+    format!("{BRIDGE_PREFIX}{}", creator % 100_000)
+}
+
+/// What an interrupted run of the suite can leave, since no Drop ran: a
+/// private `dockerd` whose test process is gone (it was handed to another
+/// parent), and bridges with their routing rules that no running private
+/// engine uses. Stops and removes those, and only those: an engine another
+/// run of the suite is using still has its creator as parent. Returns one
+/// line per thing removed.
+pub fn remove_stale_private_engines() -> Result<Vec<String>> {
+    let mut removed = Vec::new();
+    let engines = private_engines()?;
+    let mut live_bridges = Vec::new();
+    for engine in engines {
+        if bridge_name(engine.parent) == engine.bridge {
+            live_bridges.push(engine.bridge);
+            continue;
+        }
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &engine.pid.to_string()])
+            .status();
+        let deadline = Instant::now() + SHUTDOWN_TIMEOUT;
+        while Path::new(&format!("/proc/{}", engine.pid)).exists() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        let _ = std::process::Command::new("kill")
+            .args(["-KILL", &engine.pid.to_string()])
+            .status();
+        unmount_below(&engine.dir);
+        let _ = std::fs::remove_dir_all(&engine.dir);
+        removed.push(format!(
+            "stopped the private engine {} left in {}",
+            engine.pid,
+            engine.dir.display()
+        ));
+    }
+    for (bridge, table) in private_bridges()? {
+        if live_bridges.contains(&bridge) {
+            continue;
+        }
+        IsolatedBridge {
+            name: bridge.clone(),
+            table: table.unwrap_or_default(),
+            removed: false,
+        }
+        .remove();
+        removed.push(format!("removed the bridge {bridge} and its routing rule"));
+    }
+    Ok(removed)
+}
+
+/// A running `dockerd` that [`FreshEngine::start`] started.
+struct PrivateEngine {
+    pid: u32,
+    parent: u32,
+    bridge: String,
+    dir: PathBuf,
+}
+
+fn private_engines() -> Result<Vec<PrivateEngine>> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").context("cannot list /proc")? {
+        let Some(pid) = entry?
+            .file_name()
+            .to_str()
+            .and_then(|name| name.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        // Processes end while being read; what cannot be read is skipped.
+        let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
+            continue;
+        };
+        let args: Vec<String> = cmdline
+            .split(|byte| *byte == 0)
+            .map(|arg| String::from_utf8_lossy(arg).into_owned())
+            .collect();
+        if let Some(engine) = private_engine(pid, &args) {
+            found.push(engine);
+        }
+    }
+    Ok(found)
+}
+
+fn private_engine(pid: u32, args: &[String]) -> Option<PrivateEngine> {
+    let program = Path::new(args.first()?).file_name()?;
+    if program != "dockerd" {
+        return None;
+    }
+    let after = |flag: &str| {
+        args.iter()
+            .position(|arg| arg == flag)
+            .and_then(|at| args.get(at + 1))
+    };
+    let dir = Path::new(after("--data-root")?).parent()?.to_path_buf();
+    let bridge = after("--bridge")?.clone();
+    let is_ours =
+        dir.file_name()?.to_str()?.starts_with(DIR_PREFIX) && bridge.starts_with(BRIDGE_PREFIX);
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The parent is the second field after the command name in parentheses.
+    let parent = stat
+        .rsplit_once(')')?
+        .1
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()?;
+    is_ours.then_some(PrivateEngine {
+        pid,
+        parent,
+        bridge,
+        dir,
+    })
+}
+
+/// Every private engine's bridge on the host, with the routing table its
+/// rule points at (when the rule is still there).
+fn private_bridges() -> Result<Vec<(String, Option<String>)>> {
+    let links = std::process::Command::new("ip")
+        .args(["-o", "link", "show", "type", "bridge"])
+        .output()
+        .context("cannot run ip (iproute2)")?;
+    let rules = std::process::Command::new("ip")
+        .args(["rule", "show"])
+        .output()
+        .context("cannot run ip (iproute2)")?;
+    let rules = String::from_utf8_lossy(&rules.stdout).into_owned();
+    Ok(String::from_utf8_lossy(&links.stdout)
+        .lines()
+        .filter_map(|line| line.split(": ").nth(1))
+        .map(|name| name.split('@').next().unwrap_or(name).to_owned())
+        .filter(|name| name.starts_with(BRIDGE_PREFIX))
+        .map(|name| {
+            let table = rules
+                .lines()
+                .find(|rule| rule.split_whitespace().any(|word| word == name))
+                .and_then(|rule| {
+                    rule.split_whitespace()
+                        .skip_while(|word| *word != "lookup")
+                        .nth(1)
+                })
+                .map(str::to_owned);
+            (name, table)
+        })
+        .collect())
+}
+
 /// The fresh engine's bridge: its own subnet, and a routing rule that
 /// makes everything beyond it unreachable for packets coming from it.
 struct IsolatedBridge {
@@ -278,7 +429,7 @@ impl IsolatedBridge {
     async fn create() -> Result<Self> {
         let id = std::process::id();
         let mut bridge = Self {
-            name: format!("sdfresh{}", id % 100_000),
+            name: bridge_name(id),
             table: (20_000 + id % 10_000).to_string(),
             removed: false,
         };
@@ -315,7 +466,7 @@ impl IsolatedBridge {
         if self.removed {
             return;
         }
-        for args in [
+        let mut steps = vec![
             vec![
                 "rule",
                 "delete",
@@ -328,7 +479,12 @@ impl IsolatedBridge {
             ],
             vec!["route", "flush", "table", &self.table],
             vec!["link", "delete", &self.name, "type", "bridge"],
-        ] {
+        ];
+        if self.table.is_empty() {
+            // A leftover whose rule is gone already: only the link is left.
+            steps.drain(..2);
+        }
+        for args in steps {
             let _ = std::process::Command::new("ip")
                 .args(args)
                 .stdout(Stdio::null())
@@ -356,5 +512,29 @@ fn unmount_below(dir: &Path) {
             .arg("--lazy")
             .arg(&point)
             .status();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(line: &str) -> Vec<String> {
+        line.split(' ').map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn only_the_suites_own_engines_are_recognised() {
+        let ours = args(
+            "dockerd --config-file /tmp/fresh-engine-ab/daemon.json --data-root /tmp/fresh-engine-ab/data --bridge sdfresh4242",
+        );
+        let engine = private_engine(std::process::id(), &ours).expect("the suite's engine");
+        assert_eq!(engine.bridge, "sdfresh4242");
+        assert_eq!(engine.dir, PathBuf::from("/tmp/fresh-engine-ab"));
+        let host_engine =
+            args("/usr/bin/dockerd -H fd:// --containerd=/run/containerd/containerd.sock");
+        assert!(private_engine(std::process::id(), &host_engine).is_none());
+        let other = args("dockerd --data-root /var/lib/other/data --bridge sdfresh1");
+        assert!(private_engine(std::process::id(), &other).is_none());
     }
 }

@@ -16,6 +16,7 @@ use tokio::sync::OnceCell;
 use crate::base_images::{BaseImages, LOCK_FILE};
 use crate::leftovers::remove_leftovers;
 use crate::repo::{repo_path, repo_root};
+use crate::run_report::TestTimer;
 use crate::script_error::script_reason;
 
 /// The project's registry, where the base images are mirrored.
@@ -30,6 +31,8 @@ const BOOTSTRAP_HINT: &str = "run ci/bootstrap_host.sh";
 pub struct Host {
     docker: Docker,
     base_images: &'static BaseImages,
+    /// Times the test for the run report, until the test drops its host.
+    _timer: TestTimer,
 }
 
 impl Host {
@@ -61,6 +64,7 @@ pub async fn host() -> Host {
     Host {
         docker,
         base_images,
+        _timer: TestTimer::start(),
     }
 }
 

@@ -1,15 +1,14 @@
-//! What earlier runs of the suite left in the engine: containers carrying
-//! the suite's label (a run that was killed never removed them), images
-//! under the suite's own names, and build cache layers beyond a budget.
-//! Every run builds the commit it tests, so without this each commit would
-//! leave gigabytes behind. The most recently used layers stay, so fixtures
-//! rebuild removed images quickly.
+//! What earlier runs of the suite left on the host, and only that:
+//! containers carrying the suite's label (a run that was killed never
+//! removed them), images under the suite's own names, and private engines
+//! an interrupted run could not stop (see
+//! [`remove_stale_private_engines`]).
 //!
-//! The layer budget leaves room below the engine's cache ceiling for one
-//! run (ci/bootstrap_host.sh sets 25GB): when the ceiling is reached the
-//! engine's collector evicts least recently used records, and the cargo
-//! and apt cache mounts can be among them, which would undo what the cache
-//! tests measure. Cache mounts themselves are never pruned here.
+//! The build cache is left alone: its records carry no owner, so no prune
+//! could tell the suite's from another project's. The engine's own
+//! collector bounds it (ci/bootstrap_host.sh sets a 25GB ceiling on an
+//! engine that has none), and the layers of the removed images are the
+//! least recently used, so they go first.
 
 use anyhow::{Context, Result};
 use bollard::Docker;
@@ -19,7 +18,7 @@ use bollard::query_parameters::{
 };
 
 use crate::container::SUITE_LABEL;
-use crate::docker_cli::docker_output;
+use crate::fresh_engine::remove_stale_private_engines;
 
 /// Names the suite gives its images: the project's namespaces in the local
 /// registry and the unique tags of one-off builds.
@@ -33,11 +32,8 @@ pub fn is_suite_tag(tag: &str) -> bool {
         .any(|prefix| name.starts_with(prefix))
 }
 
-/// How much of the build cache's layers a run starts with at most.
-const LAYER_BUDGET: &str = "12GB";
-
-/// Removes the suite's containers and image tags left by earlier runs, and
-/// trims the build cache's layers to [`LAYER_BUDGET`].
+/// Removes the suite's containers, image tags and private engines left by
+/// earlier runs.
 pub async fn remove_leftovers(docker: &Docker) -> Result<()> {
     let filters = std::collections::HashMap::from([("label", vec![SUITE_LABEL])]);
     let containers = docker
@@ -75,24 +71,9 @@ pub async fn remove_leftovers(docker: &Docker) -> Result<()> {
                 .await;
         }
     }
-    trim_build_cache().await
-}
-
-/// `docker builder prune` of layer records only, least recently used first.
-async fn trim_build_cache() -> Result<()> {
-    docker_output(
-        &[
-            "builder",
-            "prune",
-            "--force",
-            "--filter",
-            "type=regular",
-            "--keep-storage",
-            LAYER_BUDGET,
-        ],
-        None,
-    )
-    .await?;
+    for line in remove_stale_private_engines()? {
+        eprintln!("leftovers: {line}");
+    }
     Ok(())
 }
 

@@ -46,6 +46,7 @@ pub mod registry_content;
 pub mod repo;
 pub mod repo_copy;
 pub mod repo_edits;
+pub mod run_report;
 pub mod runner_contract;
 pub mod script_build;
 pub mod script_error;

@@ -13,6 +13,7 @@ use crate::base_images::LOCK_FILE;
 use crate::build_progress::BuildProgress;
 use crate::build_script::{BUILD_SCRIPT, ScriptImage, parse_images};
 use crate::repo::{repo_path, repo_root};
+use crate::run_report::record_build;
 
 /// How many lines of the log a failure shows.
 const FAILURE_LOG_LINES: usize = 30;
@@ -156,6 +157,16 @@ impl ScriptBuild {
             String::from_utf8(output.stdout).context("the script printed non-UTF-8 output")?;
         let images = parse_images(&stdout)?;
         let per_target = split_by_target(&log)?;
+        let origin = if self.root == repo_root() {
+            "repository"
+        } else {
+            "a copy"
+        };
+        record_build(
+            format!("{} ({origin})", self.args.join(" ")),
+            output.elapsed,
+            &per_target,
+        );
         let docker_host = self
             .env
             .iter()

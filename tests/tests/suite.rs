@@ -19,6 +19,7 @@ mod suite {
     mod ci_drift;
     mod ci_validators;
     mod contract_payloads;
+    mod host_leftovers;
     mod image_build_script;
     mod image_dockerfile;
     mod image_rebuilds;

@@ -7,6 +7,8 @@ use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use anyhow::{Context, Result, anyhow, bail};
+
 use super::{PROMPT, Reply};
 
 /// How long `ping` waits for the answer before declaring the instance dead.
@@ -22,9 +24,9 @@ pub struct Connection {
 }
 
 impl Connection {
-    pub fn open(path: &Path, timeout: Duration) -> Result<Self, String> {
+    pub fn open(path: &Path, timeout: Duration) -> Result<Self> {
         let stream = UnixStream::connect(path).map_err(|err| {
-            format!(
+            anyhow!(
                 "cannot reach {} at {}: {err} (is it running, with the same RUNTIME_DIR?)",
                 crate::NAME,
                 path.display()
@@ -35,7 +37,7 @@ impl Connection {
             stream.set_write_timeout(Some(timeout))?;
             stream.try_clone()
         };
-        let writer = setup(&stream).map_err(|err| format!("control socket: {err}"))?;
+        let writer = setup(&stream).map_err(|err| anyhow!("control socket: {err}"))?;
         Ok(Self {
             path: path.to_owned(),
             reader: BufReader::new(stream),
@@ -44,9 +46,9 @@ impl Connection {
     }
 
     /// Sends one command line and waits for its reply.
-    pub fn send(&mut self, command: &str) -> Result<Reply, String> {
+    pub fn send(&mut self, command: &str) -> Result<Reply> {
         let fail = |err: io::Error| {
-            format!(
+            anyhow!(
                 "{} at {} stopped answering: {err}",
                 crate::NAME,
                 self.path.display()
@@ -62,23 +64,23 @@ impl Connection {
             return Err(fail(io::ErrorKind::UnexpectedEof.into()));
         }
         serde_json::from_str(&answer)
-            .map_err(|err| format!("unexpected answer from the control socket: {err}"))
+            .map_err(|err| anyhow!("unexpected answer from the control socket: {err}"))
     }
 }
 
 /// Succeeds iff the instance behind `path` answers `pong` in time.
-pub fn ping(path: &Path) -> Result<(), String> {
+pub fn ping(path: &Path) -> Result<()> {
     let reply = Connection::open(path, PING_TIMEOUT)?.send("ping")?;
     if reply.output == "pong" {
         Ok(())
     } else {
-        Err(format!("unexpected answer to ping: {:?}", reply.output))
+        bail!("unexpected answer to ping: {:?}", reply.output)
     }
 }
 
 /// Runs the admin prompt against the instance behind `path` until `quit`
 /// or end of input. Leaving never affects the instance.
-pub fn remote_console(path: &Path) -> Result<(), String> {
+pub fn remote_console(path: &Path) -> Result<()> {
     let mut connection = Connection::open(path, COMMAND_TIMEOUT)?;
     let interactive = io::stdin().is_terminal();
     let mut stdout = io::stdout().lock();
@@ -97,7 +99,7 @@ pub fn remote_console(path: &Path) -> Result<(), String> {
             let _ = stdout.flush();
         }
         let Some(line) = lines.next() else { break };
-        let line = line.map_err(|err| format!("reading the terminal: {err}"))?;
+        let line = line.context("reading the terminal")?;
         if line.trim().is_empty() {
             continue;
         }

@@ -3,6 +3,7 @@
 
 pub mod client;
 pub mod console;
+pub mod control_socket;
 
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
@@ -170,7 +171,7 @@ impl Admin {
                 tracing::info!(%level, "log level changed from the admin prompt");
                 format!("log level is now {level}")
             }
-            Err(err) => format!("log_level: {err}"),
+            Err(err) => format!("log_level: {err:#}"),
         }
     }
 }

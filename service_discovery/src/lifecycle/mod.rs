@@ -1,8 +1,8 @@
 //! What makes the process behave well as PID 1 of a container: readiness,
-//! in-flight request tracking, signal handling, reaping, the control socket
-//! and the order in which a shutdown happens.
+//! in-flight request tracking, signal handling, reaping and the order in
+//! which a shutdown happens. It knows nothing of the admin commands; the
+//! admin module (console and control socket) builds on it.
 
-pub mod control_socket;
 pub mod in_flight;
 pub mod readiness;
 pub mod reaper;

@@ -13,7 +13,9 @@ use std::path::{Path, PathBuf};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 
-use crate::admin::{Admin, Reply};
+use anyhow::{Result, anyhow, bail};
+
+use super::{Admin, Reply};
 
 /// Longest command line accepted; admin commands are a few words.
 const MAX_LINE: u64 = 4096;
@@ -26,26 +28,26 @@ pub struct ControlSocket {
 impl ControlSocket {
     /// Binds `path`, replacing a stale socket left by an instance that was
     /// killed, but never one that still answers.
-    pub fn bind(path: &Path) -> Result<Self, String> {
+    pub fn bind(path: &Path) -> Result<Self> {
         let describe = |err: io::Error| {
-            format!(
+            anyhow!(
                 "cannot create the control socket {}: {err} (set RUNTIME_DIR to a writable directory)",
                 path.display()
             )
         };
         match std::fs::symlink_metadata(path) {
             Ok(meta) if !meta.file_type().is_socket() => {
-                return Err(format!(
+                bail!(
                     "{} exists and is not a socket; remove it or choose another RUNTIME_DIR",
                     path.display()
-                ));
+                );
             }
             Ok(_) => {
                 if std::os::unix::net::UnixStream::connect(path).is_ok() {
-                    return Err(format!(
+                    bail!(
                         "another instance is already running with the control socket {}",
                         path.display()
-                    ));
+                    );
                 }
                 std::fs::remove_file(path).map_err(describe)?;
             }
