@@ -113,6 +113,14 @@ impl BaseImages {
         })
     }
 
+    /// Whether every pin was mirrored from upstream (a host with internet
+    /// access may have done so) rather than built offline.
+    pub fn all_from_upstream(&self) -> bool {
+        [&self.rust, &self.runner, &self.postgres]
+            .iter()
+            .all(|pin| pin.source == "upstream")
+    }
+
     /// The build arguments the project's Dockerfiles take, set to the
     /// pinned mirrors (the same ones `ci/lib.sh` passes).
     pub fn build_args(&self) -> [(&'static str, &str); 3] {

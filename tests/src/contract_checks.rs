@@ -16,7 +16,7 @@ use crate::container_diff::container_diff;
 use crate::load_generator::{Load, LoadGenerator, check_readiness_failed_first};
 use crate::orphans::zombies_after_orphaning_execs;
 use crate::project_images::{Target, project_image};
-use crate::service_container::{RunOptions, START_TIMEOUT, ServiceContainer};
+use crate::service_container::{HEALTHY_TIMEOUT, RunOptions, START_TIMEOUT, ServiceContainer};
 use crate::service_package::{ServicePackage, service_package};
 
 /// Where the release puts the binary; the runners' ENTRYPOINT.
@@ -27,7 +27,6 @@ const TITLE_LABEL: &str = "org.opencontainers.image.title";
 const COMM_BYTES: usize = 15;
 /// A user id no image names, in group 0, as platforms that pick one run it.
 const ARBITRARY_UID: &str = "12345";
-const HEALTHY_TIMEOUT: Duration = Duration::from_secs(30);
 const RUN_TIMEOUT: Duration = Duration::from_secs(30);
 /// Readiness polled by a few workers while the stop goes on.
 const STOP_LOAD: Load = Load {

@@ -135,15 +135,11 @@ async fn check_registry() -> Result<()> {
 }
 
 /// Keeps the source the host's mirror already uses (a user with internet
-/// access may have mirrored from upstream); offline otherwise.
+/// access may have mirrored from upstream); offline otherwise, and when
+/// there is no usable lock yet.
 fn mirror_source_option() -> &'static str {
-    let lock = std::fs::read_to_string(repo_path(LOCK_FILE)).unwrap_or_default();
-    let mut sources = lock
-        .lines()
-        .filter(|line| !line.trim_start().starts_with('#'))
-        .filter_map(|line| line.split_whitespace().nth(2));
-    match sources.next() {
-        Some("upstream") if sources.all(|source| source == "upstream") => "--from-upstream",
+    match BaseImages::load(&repo_path(LOCK_FILE)) {
+        Ok(pins) if pins.all_from_upstream() => "--from-upstream",
         _ => "--offline",
     }
 }

@@ -25,6 +25,8 @@ pub const DNS_UDP_PORT: &str = "8053/udp";
 pub const DNS_TCP_PORT: &str = "8053/tcp";
 /// How long the suite waits for a container to become ready.
 pub const START_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long the suite waits for an image's health check to pass.
+pub const HEALTHY_TIMEOUT: Duration = Duration::from_secs(30);
 
 const POLL_INTERVAL: Duration = Duration::from_millis(100);
 

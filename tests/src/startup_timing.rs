@@ -15,11 +15,11 @@ use futures_util::StreamExt;
 use tokio::time::Instant;
 
 use crate::container::{SUITE_LABEL, exit_state, stop_gracefully};
+use crate::service_container::START_TIMEOUT;
 use crate::service_package::service_package;
 
 /// Often enough that polling adds no more than a few milliseconds.
 const READY_POLL: Duration = Duration::from_millis(5);
-const READY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// One start and stop of the service.
 #[derive(Debug, Clone, Copy)]
@@ -87,10 +87,13 @@ pub async fn time_trivial_container(docker: &Docker, image: &str) -> Result<Dura
     // The default condition (not running) also answers for a container
     // that has already exited.
     let mut wait = docker.wait_container(&container.id, None);
-    match tokio::time::timeout(READY_TIMEOUT, wait.next()).await {
+    match tokio::time::timeout(START_TIMEOUT, wait.next()).await {
         Ok(Some(Ok(response))) if response.status_code == 0 => Ok(began.elapsed()),
         Ok(outcome) => bail!("the trivial container did not exit 0: {outcome:?}"),
-        Err(_) => bail!("the trivial container was still running after 30s"),
+        Err(_) => bail!(
+            "the trivial container was still running after {}s",
+            START_TIMEOUT.as_secs()
+        ),
     }
 }
 
@@ -116,7 +119,7 @@ async fn wait_until_ready(url: &str, began: Instant) -> Result<()> {
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(1))
         .build()?;
-    while began.elapsed() < READY_TIMEOUT {
+    while began.elapsed() < START_TIMEOUT {
         if let Ok(response) = client.get(url).send().await
             && response.status().is_success()
         {
@@ -126,7 +129,7 @@ async fn wait_until_ready(url: &str, began: Instant) -> Result<()> {
     }
     bail!(
         "{url} did not answer 200 within {}s",
-        READY_TIMEOUT.as_secs()
+        START_TIMEOUT.as_secs()
     )
 }
 

@@ -2,16 +2,12 @@
 //! protocols, the remote console, and the image's health check (which, like
 //! the console, goes through the control socket in the runtime directory).
 
-use std::time::Duration;
-
 use anyhow::{Context, Result, ensure};
 use bollard::Docker;
 
 use crate::protocol_exercise::{FrontEnds, exercise_all_protocols};
 use crate::remote_console::visit_remote_console;
-use integration_suite::service_container::ServiceContainer;
-
-const HEALTHY_TIMEOUT: Duration = Duration::from_secs(30);
+use integration_suite::service_container::{HEALTHY_TIMEOUT, ServiceContainer};
 
 /// Fails with the first thing that did not work in `container`.
 pub async fn exercise_everything(docker: &Docker, container: &ServiceContainer) -> Result<()> {

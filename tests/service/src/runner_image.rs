@@ -2,10 +2,10 @@
 //! test run (see [`integration_suite::project_images`]), ready when the service logs
 //! that it is, its ports published on 127.0.0.1 only.
 
+use integration_suite::service_container::START_TIMEOUT;
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use bollard::models::PortBinding;
@@ -25,7 +25,6 @@ const PORTS: [ContainerPort; 4] = [HTTP, GRPC, DNS_UDP, DNS_TCP];
 /// Readiness over HTTP cannot be the condition: with the database down,
 /// `/ready` answers 503 by design.
 const READY_LOG: &str = r#""message":"ready""#;
-const START_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The runner image with the environment a test gives it.
 #[derive(Debug, Clone)]

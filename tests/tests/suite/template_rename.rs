@@ -17,7 +17,7 @@ use integration_suite::project_images::build_turn;
 use integration_suite::repo_copy::RepoCopy;
 use integration_suite::repo_edits::{commit_all, git};
 use integration_suite::script_build::ScriptBuild;
-use integration_suite::service_container::{RunOptions, ServiceContainer};
+use integration_suite::service_container::{RunOptions, START_TIMEOUT, ServiceContainer};
 use integration_suite::service_package::{service_name, service_name_in};
 
 const RENAME: &str = "ci/rename.sh";
@@ -25,7 +25,6 @@ const ALLOWLIST: &str = "ci/rename-allowlist";
 /// The suite's own namespace in the local registry, which its leftovers
 /// trim owns.
 const REGISTRY: &str = "localhost:5000/integration-suite";
-const START_TIMEOUT: Duration = Duration::from_secs(30);
 const EXEC_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A copy of the working tree as a git checkout with one commit, as a

@@ -10,11 +10,12 @@ use integration_suite::container::{STOP_GRACE_SECONDS, exit_state, stop_graceful
 use integration_suite::host::host;
 use integration_suite::load_generator::{Load, LoadGenerator, check_readiness_failed_first};
 use integration_suite::project_images::{Target, project_image};
-use integration_suite::service_container::{HTTP_PORT, RunOptions, ServiceContainer};
+use integration_suite::service_container::{
+    HTTP_PORT, RunOptions, START_TIMEOUT, ServiceContainer,
+};
 use integration_suite::service_package::service_package;
 use tokio::time::Instant;
 
-const START_TIMEOUT: Duration = Duration::from_secs(30);
 /// Longer than the image's one-second shutdown delay, so the request is
 /// still running when the listeners close.
 const SLOW_REQUEST_MS: u64 = 3_000;

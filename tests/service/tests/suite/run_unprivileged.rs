@@ -3,19 +3,17 @@
 //! everything still works; as a user id the image never named, the
 //! original README walk-through gets its answers.
 
-use std::time::Duration;
-
 use anyhow::{Context, Result};
 use bollard::models::HostConfig;
 use bollard::query_parameters::TopOptionsBuilder;
 use integration_suite::host::host;
 use integration_suite::project_images::{Target, project_image};
-use integration_suite::service_container::{DNS_UDP_PORT, HTTP_PORT, RunOptions, ServiceContainer};
+use integration_suite::service_container::{
+    DNS_UDP_PORT, HEALTHY_TIMEOUT, HTTP_PORT, RunOptions, START_TIMEOUT, ServiceContainer,
+};
 use service_suite::full_exercise::exercise_everything;
 use service_suite::readme_flow::run_readme_flow;
 
-const START_TIMEOUT: Duration = Duration::from_secs(30);
-const HEALTHY_TIMEOUT: Duration = Duration::from_secs(30);
 /// A user id no image of the project names, in group 0 as platforms that
 /// pick arbitrary user ids run it.
 const ARBITRARY_UID: &str = "12345";

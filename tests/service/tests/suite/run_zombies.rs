@@ -14,9 +14,8 @@ use integration_suite::host::host;
 use integration_suite::orphans;
 use integration_suite::process_table::zombies;
 use integration_suite::project_images::{Target, project_image};
-use integration_suite::service_container::{RunOptions, ServiceContainer};
+use integration_suite::service_container::{RunOptions, START_TIMEOUT, ServiceContainer};
 
-const START_TIMEOUT: Duration = Duration::from_secs(30);
 const ORPHANING_EXECS: usize = 50;
 /// How long health checks run, and how often, in the health check test.
 const HEALTH_CHECKS_FOR: Duration = Duration::from_secs(10);
