@@ -210,10 +210,19 @@ pub async fn check_locked_down_run(
     };
     let container = start(docker, service, image, options).await?;
     container.wait_until_healthy(HEALTHY_TIMEOUT).await?;
-    // The engine's view of the processes needs nothing in the image.
+    check_runs_as(docker, &container.id, ARBITRARY_UID, &service.name).await?;
+    let diff = container_diff(docker, &container.id).await?;
+    ensure!(diff.is_empty(), "wrote to its read-only layer: {diff:?}");
+    Ok(())
+}
+
+/// Every process of `container` runs as `uid`, and one of them is the
+/// service, under its name as the kernel keeps it. The engine's view
+/// (`docker top`, which needs a PID column) needs nothing in the image.
+pub async fn check_runs_as(docker: &Docker, container: &str, uid: &str, name: &str) -> Result<()> {
     let top = docker
         .top_processes(
-            &container.id,
+            container,
             Some(
                 TopOptionsBuilder::default()
                     .ps_args("-o pid,uid,comm")
@@ -222,14 +231,11 @@ pub async fn check_locked_down_run(
         )
         .await?;
     let processes = top.processes.unwrap_or_default();
-    let comm: String = service.name.chars().take(COMM_BYTES).collect();
+    let comm: String = name.chars().take(COMM_BYTES).collect();
     ensure!(
-        processes.iter().all(|row| row[1] == ARBITRARY_UID)
-            && processes.iter().any(|row| row[2] == comm),
-        "expected every process as uid {ARBITRARY_UID} and one named {comm:?}: {processes:?}"
+        processes.iter().all(|row| row[1] == uid) && processes.iter().any(|row| row[2] == comm),
+        "expected every process as uid {uid} and one named {comm:?} (pid, uid, command): {processes:?}"
     );
-    let diff = container_diff(docker, &container.id).await?;
-    ensure!(diff.is_empty(), "wrote to its read-only layer: {diff:?}");
     Ok(())
 }
 

@@ -25,8 +25,28 @@ pub const SERVICE_LAYER_DIR: &str = "tests/service";
 /// The payload's directory in the repository, a workspace of its own.
 pub const SECOND_PAYLOAD_DIR: &str = "examples/hello_service";
 
+/// The stages built for the second payload: both runners, and the test
+/// and lint stages, which run the payload's own tests and clippy.
+pub const SECOND_PAYLOAD_TARGETS: [&str; 4] = ["runner", "runner-minimal", "tester", "lint"];
+
 /// The second payload's runner images, built on first use.
 pub async fn second_payload() -> Result<&'static Payload> {
+    Ok(&adopted().await?.payload)
+}
+
+/// The build of the second payload's stages, with its progress.
+pub async fn second_payload_build() -> Result<&'static ScriptBuildRun> {
+    Ok(&adopted().await?.build)
+}
+
+/// The payload's images and the build that tagged them: a build removes its
+/// tags when dropped, so it lives as long as the fixture, to the run's end.
+struct Adopted {
+    payload: Payload,
+    build: ScriptBuildRun,
+}
+
+async fn adopted() -> Result<&'static Adopted> {
     static ADOPTED: OnceCell<Result<Adopted, String>> = OnceCell::const_new();
     ADOPTED
         .get_or_init(|| async {
@@ -36,37 +56,19 @@ pub async fn second_payload() -> Result<&'static Payload> {
         })
         .await
         .as_ref()
-        .map(|adopted| &adopted.payload)
         .map_err(|error| anyhow!("adopting {SECOND_PAYLOAD_DIR} failed: {error}"))
-}
-
-/// The payload's images and the build that tagged them: a build removes its
-/// tags when dropped, so it lives as long as the fixture, to the run's end.
-struct Adopted {
-    payload: Payload,
-    _build: ScriptBuildRun,
 }
 
 async fn adopt_and_build() -> Result<Adopted> {
     let copy = adopted_copy()?;
     let build = {
         let _turn = build_turn().await;
-        ScriptBuild::in_repo(
-            copy.path(),
-            &[
-                "-l",
-                "-t",
-                "runner",
-                "-t",
-                "runner-minimal",
-                "-r",
-                SUITE_REGISTRY,
-                "-b",
-                "main",
-            ],
-        )
-        .run()
-        .await?
+        let mut args = vec!["-l"];
+        for target in SECOND_PAYLOAD_TARGETS {
+            args.extend(["-t", target]);
+        }
+        args.extend(["-r", SUITE_REGISTRY, "-b", "main"]);
+        ScriptBuild::in_repo(copy.path(), &args).run().await?
     };
     let package = service_package_in(copy.path())?;
     let payload = Payload {
@@ -74,10 +76,7 @@ async fn adopt_and_build() -> Result<Adopted> {
         runner: build.image("runner")?.id.clone(),
         runner_minimal: build.image("runner-minimal")?.id.clone(),
     };
-    Ok(Adopted {
-        payload,
-        _build: build,
-    })
+    Ok(Adopted { payload, build })
 }
 
 /// A committed copy of the repository whose service is the second payload.

@@ -44,22 +44,7 @@ pub fn service_name_in(root: &Path) -> Result<String> {
 
 /// The service package of the workspace at `root`, asked afresh.
 pub fn service_package_in(root: &Path) -> Result<ServicePackage> {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let output = checked_output(
-        Command::new(cargo)
-            .args([
-                "metadata",
-                "--no-deps",
-                "--offline",
-                "--format-version",
-                "1",
-            ])
-            .arg("--manifest-path")
-            .arg(root.join("Cargo.toml"))
-            .current_dir(root),
-    )?;
-    let metadata: serde_json::Value =
-        serde_json::from_str(&output).context("cargo metadata printed no JSON")?;
+    let metadata = workspace_metadata(root)?;
     let packages = service_packages(&metadata);
     let [package] = packages.as_slice() else {
         let names: Vec<_> = packages
@@ -76,6 +61,26 @@ pub fn service_package_in(root: &Path) -> Result<ServicePackage> {
         .to_owned();
     let contract = ContainerContract::from_metadata(&name, &package["metadata"])?;
     Ok(ServicePackage { name, contract })
+}
+
+/// `cargo metadata --no-deps` of the workspace at `root`, offline: its
+/// members with their manifests' tables and declared dependencies.
+pub fn workspace_metadata(root: &Path) -> Result<serde_json::Value> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let output = checked_output(
+        Command::new(cargo)
+            .args([
+                "metadata",
+                "--no-deps",
+                "--offline",
+                "--format-version",
+                "1",
+            ])
+            .arg("--manifest-path")
+            .arg(root.join("Cargo.toml"))
+            .current_dir(root),
+    )?;
+    serde_json::from_str(&output).context("cargo metadata printed no JSON")
 }
 
 fn service_packages(metadata: &serde_json::Value) -> Vec<&serde_json::Value> {

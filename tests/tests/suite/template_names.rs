@@ -5,9 +5,8 @@
 //! copy differs from the package name, so a hand edit cannot drift.
 
 use anyhow::Result;
-use integration_suite::checked_command::checked_output;
-use integration_suite::repo::repo_path;
-use integration_suite::service_package::{service_name, service_package};
+use integration_suite::repo::{repo_path, repo_root};
+use integration_suite::service_package::{service_name, service_package, workspace_metadata};
 
 /// Where a literal copy of the name stands: in `file`, between `before` and
 /// the next `after` on the same line. Each place must match at least once,
@@ -138,19 +137,7 @@ fn between_finds_each_copy_on_its_own_line() {
 #[test]
 fn template_the_pipeline_layer_does_not_depend_on_the_service() -> Result<()> {
     let name = service_name()?;
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let metadata = checked_output(
-        std::process::Command::new(cargo)
-            .args([
-                "metadata",
-                "--no-deps",
-                "--offline",
-                "--format-version",
-                "1",
-            ])
-            .current_dir(repo_path("")),
-    )?;
-    let metadata: serde_json::Value = serde_json::from_str(&metadata)?;
+    let metadata = workspace_metadata(repo_root())?;
     let depends_on_service = |package: &str| -> Option<bool> {
         let found = metadata["packages"]
             .as_array()?

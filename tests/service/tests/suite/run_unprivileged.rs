@@ -5,12 +5,13 @@
 
 use anyhow::{Context, Result};
 use bollard::models::HostConfig;
-use bollard::query_parameters::TopOptionsBuilder;
+use integration_suite::contract_checks::check_runs_as;
 use integration_suite::host::host;
 use integration_suite::project_images::{Target, project_image};
 use integration_suite::service_container::{
     DNS_UDP_PORT, HEALTHY_TIMEOUT, HTTP_PORT, RunOptions, START_TIMEOUT, ServiceContainer,
 };
+use integration_suite::service_package::service_name;
 use service_suite::full_exercise::exercise_everything;
 use service_suite::readme_flow::run_readme_flow;
 
@@ -39,26 +40,11 @@ async fn m5_arbitrary_uid_without_capabilities_or_new_privileges_serves_everythi
             .await
             .with_context(|| format!("{target:?}"))?;
 
-        // The engine's view (`docker top`, which needs a PID column), which
-        // needs nothing in the image.
-        let top = host
-            .docker()
-            .top_processes(
-                &container.id,
-                Some(
-                    TopOptionsBuilder::default()
-                        .ps_args("-o pid,uid,comm")
-                        .build(),
-                ),
-            )
-            .await?;
         // A health check's `ping` may be running too; it is the same user.
-        let processes = top.processes.unwrap_or_default();
-        assert!(
-            processes.iter().all(|row| row[1] == ARBITRARY_UID)
-                && processes.iter().any(|row| row[2] == "service_discove"),
-            "{target:?}: the container's processes (pid, uid, command): {processes:?}"
-        );
+        let name = service_name()?;
+        check_runs_as(host.docker(), &container.id, ARBITRARY_UID, name)
+            .await
+            .with_context(|| format!("{target:?}"))?;
     }
     Ok(())
 }
