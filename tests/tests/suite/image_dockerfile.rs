@@ -6,9 +6,11 @@ use std::time::Duration;
 use anyhow::{Context, Result, ensure};
 use integration_suite::buildx::{ImageBuild, unique_tag};
 use integration_suite::container::run_to_completion;
+use integration_suite::dockerfile::Dockerfile;
 use integration_suite::host::host;
 use integration_suite::project_images::build_turn;
 use integration_suite::repo::{repo_path, repo_root};
+use integration_suite::service_package::{service_name, workspace_metadata};
 use integration_suite::validators::validators_dir;
 
 const RUN_TIMEOUT: Duration = Duration::from_secs(60);
@@ -48,33 +50,74 @@ async fn c3_p3_build_context_holds_neither_git_nor_target_nor_unread_files() -> 
         .map(|line| line.trim_start_matches("./"))
         .collect();
 
-    for needed in [
-        "Cargo.toml",
-        "Cargo.lock",
-        "rust-toolchain.toml",
-        "service_discovery/Cargo.toml",
-        "service_discovery/src",
-    ] {
+    // What the builds read: the workspace's root files, every member's
+    // directory (cargo reads them all to load the workspace), and what the
+    // Dockerfiles COPY from the context.
+    let read = context_read_by_the_builds()?;
+    for needed in &read {
         assert!(
-            listing.contains(&needed),
+            listing.contains(&needed.as_str()),
             "{needed} missing from the context: {listing:#?}"
         );
     }
-    for excluded in [
-        ".git",
-        "target",
-        "tests/target",
-        "ci",
-        "docker",
-        "book",
-        ".dockerignore",
-    ] {
+    let unread: Vec<&str> = listing
+        .iter()
+        .copied()
+        .filter(|entry| {
+            !read.iter().any(|path| {
+                entry == path
+                    || entry.starts_with(&format!("{path}/"))
+                    || path.starts_with(&format!("{entry}/"))
+            })
+        })
+        .collect();
+    assert!(
+        unread.is_empty(),
+        "in the build context but read by no build step (add them to .dockerignore): {unread:?}"
+    );
+    for excluded in [".git", "target", "tests/target", "tests/fixtures"] {
         assert!(
             !listing.contains(&excluded),
             "{excluded} is in the build context"
         );
     }
     Ok(())
+}
+
+/// Paths relative to the context that some build step reads.
+fn context_read_by_the_builds() -> Result<Vec<String>> {
+    let root = repo_root();
+    let mut read: Vec<String> = ["Cargo.toml", "Cargo.lock", "rust-toolchain.toml"]
+        .map(str::to_owned)
+        .to_vec();
+    let metadata = workspace_metadata(root)?;
+    for package in metadata["packages"].as_array().context("no packages")? {
+        let manifest = package["manifest_path"]
+            .as_str()
+            .context("no manifest path")?;
+        let dir = std::path::Path::new(manifest)
+            .parent()
+            .and_then(|dir| dir.strip_prefix(root).ok())
+            .context("a member outside the workspace")?;
+        read.push(dir.display().to_string());
+    }
+    let service = service_name()?;
+    for file in ["docker/Dockerfile", "ci/Dockerfile.cb"] {
+        for instruction in Dockerfile::load(&root.join(file))?.all_instructions() {
+            let words: Vec<&str> = instruction.arguments.split_whitespace().collect();
+            if instruction.keyword != "COPY" || words.iter().any(|word| word.starts_with("--")) {
+                continue;
+            }
+            for source in &words[..words.len().saturating_sub(1)] {
+                let source = source.replace("${SERVICE}", service);
+                let source = source.trim_end_matches('/').trim_start_matches("./");
+                if !source.is_empty() && !read.iter().any(|path| path == source) {
+                    read.push(source.to_owned());
+                }
+            }
+        }
+    }
+    Ok(read)
 }
 
 #[test]
