@@ -183,6 +183,11 @@ if [[ -f $fuzz_manifest ]] &&
     ci_log "$new_dir/fuzz/Cargo.lock was renamed in place; cargo fuzz re-sorts it on its next online build"
 fi
 
+# A name of another length moves line breaks: rustfmt lays the sources out
+# again, so the lint stage's format check passes on the renamed tree.
+cargo fmt --all ||
+    ci_die "cargo fmt could not format the renamed sources: install rustfmt (rustup component add rustfmt)"
+
 # ANCHOR: leftovers
 leftovers=$(git ls-files -z | perl -0 -ne "BEGIN { $RULES $ALLOWED }"'
     chomp; my $path = $_;
