@@ -1,6 +1,7 @@
 //! Runs the built binary the way a container runtime does: subcommands,
 //! settings from the environment, a stop signal, and exit codes.
 
+use rustix::process::{Pid, Signal, kill_process};
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::process::{Child, Command, Output, Stdio};
@@ -137,14 +138,9 @@ fn serves_reports_unready_on_sigterm_then_exits_0() {
         .unwrap();
     assert!(ping.status.success(), "{:?}", stderr_lines(&ping));
 
-    let pid = server.0.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
+    // A signal sent directly: build images have no `kill` program.
+    let pid = Pid::from_raw(server.0.id() as i32).expect("a child's pid is positive");
+    kill_process(pid, Signal::TERM).unwrap();
     let signalled = Instant::now();
     wait_for("/ready to answer 503", Duration::from_secs(1), || {
         get(port, "/ready") == Some((503, "stopping".into()))

@@ -20,7 +20,7 @@ const RUN_TIMEOUT: Duration = Duration::from_secs(60);
 const CONTEXT_PROBE_DOCKERFILE: &str = r#"ARG RUNNER_IMAGE=debian:bookworm-slim
 FROM ${RUNNER_IMAGE}
 RUN --mount=type=bind,target=/context \
-    cd /context && find . -maxdepth 2 -not -name . | sort > /context-listing
+    cd /context && find . -maxdepth 3 -not -name . | sort > /context-listing
 CMD ["cat", "/context-listing"]
 "#;
 
