@@ -7,6 +7,7 @@ use anyhow::{Context, Result, bail};
 use tokio::process::Command;
 
 use crate::repo::{repo_path, repo_root};
+use crate::run_report::record_plain_build;
 
 /// The script, relative to the repository root.
 pub const BUILD_SCRIPT: &str = "ci/build_images.sh";
@@ -36,6 +37,7 @@ pub struct ScriptRun {
 /// Runs the script with `args` from the repository root; a failure carries
 /// the end of its log.
 pub async fn run_build_script(args: &[&str]) -> Result<ScriptRun> {
+    let started = std::time::Instant::now();
     let output = Command::new(repo_path(BUILD_SCRIPT))
         .args(args)
         .current_dir(repo_root())
@@ -55,6 +57,11 @@ pub async fn run_build_script(args: &[&str]) -> Result<ScriptRun> {
             output.status
         );
     }
+    record_plain_build(
+        format!("{} (repository)", args.join(" ")),
+        started.elapsed(),
+        &log,
+    );
     let stdout = String::from_utf8(output.stdout).context("the script printed non-UTF-8 output")?;
     let images = parse_images(&stdout)?;
     Ok(ScriptRun { images, log })

@@ -119,6 +119,46 @@ pub fn record_build(what: String, elapsed: Duration, per_target: &[(String, Buil
     });
 }
 
+/// [`record_build`] for a build whose progress is BuildKit's plain text:
+/// instruction steps (`#N [stage i/n] ...`) that ended `DONE` ran, those
+/// marked `CACHED` came from a cache. The targets are counted together.
+pub fn record_plain_build(what: String, elapsed: Duration, log: &str) {
+    let mut instructions = std::collections::BTreeSet::new();
+    let mut cached = std::collections::BTreeSet::new();
+    let mut done = std::collections::BTreeSet::new();
+    for line in log.lines() {
+        let Some((id, rest)) = line.split_once(' ') else {
+            continue;
+        };
+        if !id.starts_with('#') {
+            continue;
+        }
+        if rest.starts_with('[') && rest.contains('/') {
+            instructions.insert(id.to_owned());
+        } else if rest == "CACHED" {
+            cached.insert(id.to_owned());
+        } else if rest.starts_with("DONE") {
+            done.insert(id.to_owned());
+        }
+    }
+    let ran = instructions
+        .iter()
+        .filter(|id| done.contains(*id) && !cached.contains(*id))
+        .count();
+    let from_cache = instructions
+        .iter()
+        .filter(|id| cached.contains(*id))
+        .count();
+    let targets = vec![("all targets".to_owned(), ran, from_cache)];
+    with_report(|report| {
+        report.builds.push(BuildRecord {
+            what,
+            elapsed,
+            targets,
+        })
+    });
+}
+
 extern "C" fn print_at_exit() {
     let _ = std::panic::catch_unwind(|| {
         let report = REPORT
@@ -213,6 +253,15 @@ fn render(report: &Report) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plain_progress_counts_run_and_cached_instructions() {
+        let log = "#5 [builder 1/2] RUN cook\n#5 CACHED\n#6 [runner 2/2] COPY /opt/rel\n#6 DONE 0.3s\n#7 exporting to image\n#7 DONE 1.0s\n";
+        record_plain_build("-l -t runner".to_owned(), Duration::from_secs(3), log);
+        let report = REPORT.lock().unwrap();
+        let build = report.as_ref().unwrap().builds.last().unwrap();
+        assert_eq!(build.targets, [("all targets".to_owned(), 1, 1)]);
+    }
 
     #[test]
     fn tests_are_grouped_by_their_module() {
