@@ -133,7 +133,7 @@ pub fn record_plain_build(what: String, elapsed: Duration, log: &str) {
         if !id.starts_with('#') {
             continue;
         }
-        if rest.starts_with('[') && rest.contains('/') {
+        if is_instruction_step(rest) {
             instructions.insert(id.to_owned());
         } else if rest == "CACHED" {
             cached.insert(id.to_owned());
@@ -157,6 +157,27 @@ pub fn record_plain_build(what: String, elapsed: Duration, log: &str) {
             targets,
         })
     });
+}
+
+/// `[builder 2/5] RUN ...` is a Dockerfile instruction; `[internal] load
+/// metadata for registry/name` is BuildKit's own work.
+fn is_instruction_step(text: &str) -> bool {
+    let Some(label) = text
+        .strip_prefix('[')
+        .and_then(|rest| rest.split(']').next())
+    else {
+        return false;
+    };
+    label
+        .rsplit(' ')
+        .next()
+        .and_then(|position| position.split_once('/'))
+        .is_some_and(|(step, of)| {
+            !step.is_empty()
+                && step.chars().all(|c| c.is_ascii_digit())
+                && !of.is_empty()
+                && of.chars().all(|c| c.is_ascii_digit())
+        })
 }
 
 extern "C" fn print_at_exit() {
@@ -256,7 +277,7 @@ mod tests {
 
     #[test]
     fn plain_progress_counts_run_and_cached_instructions() {
-        let log = "#5 [builder 1/2] RUN cook\n#5 CACHED\n#6 [runner 2/2] COPY /opt/rel\n#6 DONE 0.3s\n#7 exporting to image\n#7 DONE 1.0s\n";
+        let log = "#1 [internal] load metadata for localhost:5000/mirror/debian\n#1 DONE 0.1s\n#5 [builder 1/2] RUN cook\n#5 CACHED\n#6 [runner 2/2] COPY /opt/rel\n#6 DONE 0.3s\n#7 exporting to image\n#7 DONE 1.0s\n";
         record_plain_build("-l -t runner".to_owned(), Duration::from_secs(3), log);
         let report = REPORT.lock().unwrap();
         let build = report.as_ref().unwrap().builds.last().unwrap();
