@@ -4,7 +4,7 @@
 //! user sees where the time went. It is also written to
 //! `target/suite-report/PACKAGE.txt`.
 //!
-//! Tests are timed from their [`crate::host::host`] call to the end of the
+//! Tests are timed from their [`crate::engine::host::host`] call to the end of the
 //! test (the `Host` value lives that long); the few tests that need no
 //! engine are not in it. Figures are printed, never asserted.
 
@@ -14,7 +14,7 @@ use std::io::Write as _;
 use std::sync::{Mutex, Once};
 use std::time::{Duration, Instant};
 
-use crate::build_progress::BuildProgress;
+use crate::builds::build_progress::BuildProgress;
 use crate::repo::repo_path;
 
 #[derive(Default)]

@@ -7,7 +7,7 @@ use bollard::Docker;
 
 use crate::protocol_exercise::{FrontEnds, exercise_all_protocols};
 use crate::remote_console::visit_remote_console;
-use integration_suite::service_container::{HEALTHY_TIMEOUT, ServiceContainer};
+use integration_suite::containers::service_container::{HEALTHY_TIMEOUT, ServiceContainer};
 
 /// Fails with the first thing that did not work in `container`.
 pub async fn exercise_everything(docker: &Docker, container: &ServiceContainer) -> Result<()> {

@@ -13,3 +13,4 @@ pub mod readme_flow;
 pub mod remote_console;
 pub mod runner_image;
 pub mod service_http;
+pub mod suite_request;

@@ -8,13 +8,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use bollard::models::PortBinding;
 use testcontainers::core::{ContainerPort, WaitFor};
 use testcontainers::runners::AsyncRunner;
-use testcontainers::{ContainerAsync, ContainerRequest, Image, ImageExt};
+use testcontainers::{ContainerAsync, ContainerRequest, Image};
 
-use integration_suite::base_images::PinnedImage;
-use integration_suite::container::SUITE_LABEL;
+use integration_suite::images::base_images::PinnedImage;
+
+use crate::suite_request::suite_request;
 
 pub const POSTGRES_PORT: ContainerPort = ContainerPort::Tcp(5432);
 pub const USER: &str = "discovery";
@@ -64,21 +64,10 @@ impl MirroredPostgres {
     }
 
     /// A container request publishing 5432 on 127.0.0.1, labelled as the
-    /// suite's; further settings go through [`ImageExt`].
+    /// suite's; further settings go through
+    /// [`testcontainers::ImageExt`].
     pub fn request(self) -> ContainerRequest<Self> {
-        self.with_label(SUITE_LABEL, "true")
-            .with_startup_timeout(START_TIMEOUT)
-            .with_host_config_modifier(|host_config| {
-                // testcontainers publishes on every interface by default.
-                host_config.publish_all_ports = Some(false);
-                host_config.port_bindings = Some(HashMap::from([(
-                    POSTGRES_PORT.to_string(),
-                    Some(vec![PortBinding {
-                        host_ip: Some("127.0.0.1".to_owned()),
-                        host_port: None,
-                    }]),
-                )]));
-            })
+        suite_request(self, &[POSTGRES_PORT], START_TIMEOUT)
     }
 }
 

@@ -15,7 +15,9 @@ use service_discovery::grpc::proto::{
 use tonic::transport::Channel;
 
 use crate::readme_flow::{ZONE, dig_short};
-use integration_suite::service_container::{DNS_UDP_PORT, GRPC_PORT, HTTP_PORT, ServiceContainer};
+use integration_suite::containers::service_container::{
+    DNS_UDP_PORT, GRPC_PORT, HTTP_PORT, ServiceContainer,
+};
 
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 

@@ -6,8 +6,8 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use bollard::Docker;
 
-use integration_suite::container_exec::exit_code;
-use integration_suite::tty_session::TtySession;
+use integration_suite::containers::exec::exit_code;
+use integration_suite::containers::tty_session::TtySession;
 
 /// The admin prompt of the service (`service_discovery::admin::PROMPT`).
 pub const PROMPT: &str = "service_discovery> ";

@@ -1,25 +1,24 @@
-//! The project's runner image as a testcontainers image: built once per
-//! test run (see [`integration_suite::project_images`]), ready when the service logs
-//! that it is, its ports published on 127.0.0.1 only.
+//! The project's runner image as a testcontainers image, for the tests that
+//! put it on a network beside PostgreSQL: built once per test run (see
+//! [`integration_suite::builds::project_images`]), ready when the service
+//! logs that it is, the ports its container contract lists published on
+//! 127.0.0.1 only. Tests that need no network of their own start the
+//! runner as the pipeline layer does, with
+//! [`integration_suite::containers::service_container::ServiceContainer`].
 
-use integration_suite::service_container::START_TIMEOUT;
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 
 use anyhow::{Context, Result, bail};
-use bollard::models::PortBinding;
 use testcontainers::core::{ContainerPort, WaitFor};
-use testcontainers::{ContainerAsync, ContainerRequest, Image, ImageExt};
+use testcontainers::{ContainerAsync, ContainerRequest, Image};
 
-use integration_suite::container::SUITE_LABEL;
-use integration_suite::project_images::{Target, project_image};
+use integration_suite::builds::project_images::{Target, project_image};
+use integration_suite::containers::service_container::START_TIMEOUT;
+use integration_suite::contract::service_package::service_package;
 
-pub const HTTP: ContainerPort = ContainerPort::Tcp(3000);
-pub const GRPC: ContainerPort = ContainerPort::Tcp(8081);
-pub const DNS_UDP: ContainerPort = ContainerPort::Udp(8053);
-pub const DNS_TCP: ContainerPort = ContainerPort::Tcp(8053);
-const PORTS: [ContainerPort; 4] = [HTTP, GRPC, DNS_UDP, DNS_TCP];
+use crate::suite_request::{container_port, suite_request};
 
 /// The service logs one JSON object per line; this one once it listens.
 /// Readiness over HTTP cannot be the condition: with the database down,
@@ -32,6 +31,7 @@ pub struct ServiceDiscoveryImage {
     name: String,
     tag: String,
     env: HashMap<String, String>,
+    ports: Vec<ContainerPort>,
 }
 
 impl ServiceDiscoveryImage {
@@ -45,10 +45,17 @@ impl ServiceDiscoveryImage {
         let Some((name, tag)) = reference.rsplit_once(':') else {
             bail!("runner tag {reference} has no tag part");
         };
+        let ports = service_package()?
+            .contract
+            .expose_words()
+            .iter()
+            .map(|port| container_port(port))
+            .collect::<Result<_>>()?;
         Ok(Self {
             name: name.to_owned(),
             tag: tag.to_owned(),
             env: HashMap::new(),
+            ports,
         })
     }
 
@@ -64,23 +71,8 @@ impl ServiceDiscoveryImage {
 
     /// A container request publishing every port on 127.0.0.1.
     pub fn request(self) -> ContainerRequest<Self> {
-        self.with_label(SUITE_LABEL, "true")
-            .with_startup_timeout(START_TIMEOUT)
-            .with_host_config_modifier(|host_config| {
-                host_config.publish_all_ports = Some(false);
-                host_config.port_bindings = Some(
-                    PORTS
-                        .iter()
-                        .map(|port| {
-                            let binding = PortBinding {
-                                host_ip: Some("127.0.0.1".to_owned()),
-                                host_port: None,
-                            };
-                            (port.to_string(), Some(vec![binding]))
-                        })
-                        .collect(),
-                );
-            })
+        let ports = self.ports.clone();
+        suite_request(self, &ports, START_TIMEOUT)
     }
 }
 
@@ -104,15 +96,17 @@ impl Image for ServiceDiscoveryImage {
     }
 
     fn expose_ports(&self) -> &[ContainerPort] {
-        &PORTS
+        &self.ports
     }
 }
 
-/// Where a started service container answers `port` on the host.
+/// Where a started service container answers `port` (as the contract
+/// writes it, e.g. [`integration_suite::containers::service_container::HTTP_PORT`])
+/// on the host.
 pub async fn address(
     container: &ContainerAsync<ServiceDiscoveryImage>,
-    port: ContainerPort,
+    port: &str,
 ) -> Result<SocketAddr> {
-    let host_port = container.get_host_port_ipv4(port).await?;
+    let host_port = container.get_host_port_ipv4(container_port(port)?).await?;
     Ok(SocketAddr::from(([127, 0, 0, 1], host_port)))
 }

@@ -86,7 +86,7 @@ pub fn test_names() -> Result<BTreeSet<String>> {
 /// repository root, files in path order and tests in source order.
 pub fn tests_by_file() -> Result<Vec<(String, Vec<String>)>> {
     let mut found = Vec::new();
-    for root in ["service_discovery", "tests"] {
+    for root in ["service_discovery", "tests", "bench"] {
         for file in rust_files(&repo_path(root))? {
             let names = test_names_in(&std::fs::read_to_string(&file)?);
             if names.is_empty() {

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Result, bail};
 
-use crate::installed_tools::{InstallScript, SETUP_SCRIPT};
+use crate::engine::installed_tools::{InstallScript, SETUP_SCRIPT};
 
 /// Knows the book tools' pins and where they live.
 static INSTALL_SCRIPT: InstallScript = InstallScript::new("ci/install_book_tools.sh");

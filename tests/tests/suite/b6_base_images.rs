@@ -4,10 +4,10 @@
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use integration_suite::buildx::{ImageBuild, unique_tag};
-use integration_suite::container::run_to_completion;
-use integration_suite::host::host;
-use integration_suite::registry::{delete_manifest, push, tag_digest};
+use integration_suite::builds::buildx::{ImageBuild, unique_tag};
+use integration_suite::containers::run::run_to_completion;
+use integration_suite::engine::host::host;
+use integration_suite::registries::registry_api::{delete_manifest, push, tag_digest};
 
 /// Built the way the project's Dockerfiles take their bases: an argument
 /// defaulting to the upstream name, set to the pinned mirror by the caller.
@@ -205,7 +205,7 @@ async fn b6_fresh_clone_adopts_the_mirrored_bases_without_rebuilding() -> Result
         "a base image was rebuilt instead of adopted: {log}"
     );
 
-    let adopted = integration_suite::base_images::BaseImages::load(&lock_path)?;
+    let adopted = integration_suite::images::base_images::BaseImages::load(&lock_path)?;
     let pinned = host.base_images();
     assert_eq!(adopted.rust.reference, pinned.rust.reference);
     assert_eq!(adopted.runner.reference, pinned.runner.reference);

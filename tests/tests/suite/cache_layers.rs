@@ -6,11 +6,11 @@
 //! them all, each shared layer once), shared by the tests below.
 
 use anyhow::{Context, Result, anyhow, ensure};
-use integration_suite::buildx::{ImageBuild, unique_tag};
-use integration_suite::dockerfile::anchored;
-use integration_suite::host::host;
-use integration_suite::leak_scan::{LeakScanner, ScanReport, Secret};
-use integration_suite::project_images::{Target, build_turn, project_image};
+use integration_suite::builds::buildx::{ImageBuild, unique_tag};
+use integration_suite::builds::dockerfile::anchored;
+use integration_suite::builds::project_images::{Target, build_turn, project_image};
+use integration_suite::engine::host::host;
+use integration_suite::images::leak_scan::{LeakScanner, ScanReport, Secret};
 use integration_suite::repo::repo_path;
 use tokio::sync::OnceCell;
 

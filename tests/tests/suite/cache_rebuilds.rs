@@ -8,15 +8,15 @@
 //! checksum tag the rebuild is compared with.
 
 use anyhow::{Context, Result, ensure};
-use integration_suite::build_progress::{
+use integration_suite::builds::build_progress::{
     BuildProgress, StepOutcome, compiled_crates, downloaded_crates,
 };
-use integration_suite::cargo_cache_mount::{evict_crate, fetch_lockfile};
-use integration_suite::host::host;
-use integration_suite::project_images::{BuildTurn, Target, build_turn, project_image};
-use integration_suite::repo_copy::RepoCopy;
-use integration_suite::repo_edits::{add_dependency, append_comment, commit_all};
-use integration_suite::script_build::{ScriptBuild, ScriptBuildRun};
+use integration_suite::builds::build_script::{ScriptBuild, ScriptBuildRun};
+use integration_suite::builds::cargo_cache_mount::{evict_crate, fetch_lockfile};
+use integration_suite::builds::project_images::{BuildTurn, Target, build_turn, project_image};
+use integration_suite::engine::host::host;
+use integration_suite::repo::copy::RepoCopy;
+use integration_suite::repo::edits::{add_dependency, append_comment, commit_all};
 use rstest::rstest;
 
 const NAMESPACE: &str = "localhost:5000/integration-suite-rebuilds";

@@ -10,12 +10,12 @@
 use std::process::Stdio;
 
 use anyhow::{Context, Result, ensure};
-use integration_suite::build_progress::StepOutcome;
-use integration_suite::cargo_cache_mount::{holds_mark, leave_mark};
-use integration_suite::host::host;
-use integration_suite::leak_scan::{LeakScanner, Secret};
-use integration_suite::project_images::build_turn;
-use integration_suite::script_build::ScriptBuild;
+use integration_suite::builds::build_progress::StepOutcome;
+use integration_suite::builds::build_script::ScriptBuild;
+use integration_suite::builds::cargo_cache_mount::{holds_mark, leave_mark};
+use integration_suite::builds::project_images::build_turn;
+use integration_suite::engine::host::host;
+use integration_suite::images::leak_scan::{LeakScanner, Secret};
 use tempfile::TempDir;
 
 const NAMESPACE: &str = "localhost:5000/integration-suite-refresh";

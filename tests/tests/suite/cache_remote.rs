@@ -12,14 +12,14 @@
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use integration_suite::build_progress::{BuildProgress, StepOutcome};
-use integration_suite::fresh_engine::FreshEngine;
-use integration_suite::host::host;
-use integration_suite::image_identity::image_identity;
-use integration_suite::project_images::{Target, build_turn, project_image};
-use integration_suite::repo_copy::RepoCopy;
-use integration_suite::repo_edits::commit_all;
-use integration_suite::script_build::{ScriptBuild, ScriptBuildRun};
+use integration_suite::builds::build_progress::{BuildProgress, StepOutcome};
+use integration_suite::builds::build_script::{ScriptBuild, ScriptBuildRun};
+use integration_suite::builds::project_images::{Target, build_turn, project_image};
+use integration_suite::engine::fresh_engine::FreshEngine;
+use integration_suite::engine::host::host;
+use integration_suite::images::identity::image_identity;
+use integration_suite::repo::copy::RepoCopy;
+use integration_suite::repo::edits::commit_all;
 use tokio::sync::OnceCell;
 
 /// Each test pushes under a namespace of its own.

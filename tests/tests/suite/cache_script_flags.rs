@@ -8,13 +8,15 @@ use std::process::{Command, Output};
 
 use anyhow::{Context, Result};
 use assert_cmd::prelude::*;
-use integration_suite::base_images::LOCK_FILE;
-use integration_suite::build_script::BUILD_SCRIPT;
-use integration_suite::host::host;
-use integration_suite::recorded_docker::{RecordedDocker, has_switch, option_values, target_of};
+use integration_suite::builds::build_script::BUILD_SCRIPT;
+use integration_suite::ci::recorded_docker::{
+    RecordedDocker, has_switch, option_values, target_of,
+};
+use integration_suite::engine::host::host;
+use integration_suite::images::base_images::LOCK_FILE;
+use integration_suite::repo::copy::RepoCopy;
+use integration_suite::repo::edits::{add_dependency_line, commit_all};
 use integration_suite::repo::repo_path;
-use integration_suite::repo_copy::RepoCopy;
-use integration_suite::repo_edits::{add_dependency_line, commit_all};
 use rstest::rstest;
 
 const REGISTRY: &str = "registry.example.invalid/team";

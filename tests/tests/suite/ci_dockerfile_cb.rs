@@ -7,19 +7,21 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use anyhow::{Context, Result, ensure};
-use integration_suite::buildah::{
+use integration_suite::builds::buildah::{
     self, BuildahBuild, LayerSource, clear_local_store, installed_version, steps,
 };
-use integration_suite::buildx::BuiltImage;
-use integration_suite::dockerfile::Dockerfile;
-use integration_suite::dockerfile_cb::{DOCKERFILE_CB, build_args, build_context};
-use integration_suite::host::host;
-use integration_suite::project_images::{SUITE_REGISTRY, Target, build_turn, project_image};
-use integration_suite::registry::{delete_manifest, tag_digest};
-use integration_suite::repo::repo_path;
-use integration_suite::runner_contract::{
+use integration_suite::builds::buildx::BuiltImage;
+use integration_suite::builds::dockerfile::Dockerfile;
+use integration_suite::builds::dockerfile_cb::{DOCKERFILE_CB, build_args, build_context};
+use integration_suite::builds::project_images::{
+    SUITE_REGISTRY, Target, build_turn, project_image,
+};
+use integration_suite::contract::runner::{
     assert_keeps_the_container_contract, assert_same_contract,
 };
+use integration_suite::engine::host::host;
+use integration_suite::registries::registry_api::{delete_manifest, tag_digest};
+use integration_suite::repo::repo_path;
 use tokio::process::Command;
 
 /// Kept across runs: a rebuild of unchanged steps downloads their layers.

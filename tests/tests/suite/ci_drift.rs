@@ -9,14 +9,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::os::unix::fs::PermissionsExt;
 
 use anyhow::{Context, Result, bail};
-use integration_suite::ci_definitions::{
+use integration_suite::builds::dockerfile::Dockerfile;
+use integration_suite::ci::definitions::{
     CIRCLECI_CONFIG, CLOUDBUILD_CONFIG, Command, all_commands, at, commands, file_commands,
     github_workflows, load_yaml, option_values, relative, strings,
 };
-use integration_suite::dockerfile::Dockerfile;
-use integration_suite::installed_tools::SETUP_SCRIPT;
+use integration_suite::ci::script_usage::ScriptUsage;
+use integration_suite::engine::installed_tools::SETUP_SCRIPT;
 use integration_suite::repo::repo_path;
-use integration_suite::script_usage::ScriptUsage;
 use yaml_rust2::Yaml;
 
 const BUILD_SCRIPT: &str = "ci/build_images.sh";

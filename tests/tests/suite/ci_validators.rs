@@ -4,10 +4,10 @@
 //! cannot pass these tests.
 
 use anyhow::Result;
-use integration_suite::ci_definitions::{
+use integration_suite::ci::definitions::{
     CIRCLECI_CONFIG, CLOUDBUILD_CONFIG, github_workflows, relative,
 };
-use integration_suite::validators::{Verdict, validate, validate_in};
+use integration_suite::ci::validators::{Verdict, validate, validate_in};
 
 /// Fails with the validator's findings unless it passed.
 fn assert_passed(what: &str, verdict: &Verdict) {

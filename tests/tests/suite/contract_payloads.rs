@@ -5,12 +5,12 @@
 //! their container contract.
 
 use anyhow::{Context, Result};
-use integration_suite::contract_checks::{
+use integration_suite::contract::checks::{
     Payload, check_graceful_stop, check_image_config, check_locked_down_run, check_orphans,
     check_version, check_writes_only_its_directory,
 };
-use integration_suite::host::host;
-use integration_suite::second_payload::{second_payload, second_payload_build};
+use integration_suite::contract::second_payload::{second_payload, second_payload_build};
+use integration_suite::engine::host::host;
 use rstest::rstest;
 
 #[derive(Debug, Clone, Copy)]

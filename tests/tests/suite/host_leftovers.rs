@@ -6,9 +6,9 @@
 
 use anyhow::{Context, Result};
 use bollard::Docker;
-use integration_suite::fresh_engine::FreshEngine;
-use integration_suite::host::host;
-use integration_suite::leftovers::remove_leftovers;
+use integration_suite::engine::fresh_engine::FreshEngine;
+use integration_suite::engine::host::host;
+use integration_suite::engine::leftovers::remove_leftovers;
 
 const UNRELATED: &str = "unrelated/probe:1";
 const SUITE_NAMED: &str = "localhost:5000/integration-suite/leftover-probe:1";

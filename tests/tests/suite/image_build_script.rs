@@ -6,12 +6,12 @@ use std::process::Command;
 
 use anyhow::{Context, Result};
 use assert_cmd::prelude::*;
-use integration_suite::build_script::{BUILD_SCRIPT, run_build_script};
-use integration_suite::host::{REGISTRY, host};
-use integration_suite::image_config::image_config;
-use integration_suite::image_identity::image_identity;
-use integration_suite::project_images::{SUITE_REGISTRY, Target, project_image};
-use integration_suite::registry::tag_digest;
+use integration_suite::builds::build_script::{BUILD_SCRIPT, ScriptBuild};
+use integration_suite::builds::project_images::{SUITE_REGISTRY, Target, project_image};
+use integration_suite::engine::host::{REGISTRY, host};
+use integration_suite::images::config::image_config;
+use integration_suite::images::identity::image_identity;
+use integration_suite::registries::registry_api::tag_digest;
 use integration_suite::repo::{repo_path, repo_root};
 
 fn script() -> Command {
@@ -102,7 +102,7 @@ async fn b5_tags_follow_commit_and_branch_never_latest() -> Result<()> {
     let host = host().await;
     // The fixture's build makes this one a cache hit: only the tags are new.
     let built = project_image(Target::RunnerMinimal).await?;
-    let run = run_build_script(&[
+    let run = ScriptBuild::new(&[
         "-l",
         "-t",
         "runner-minimal",
@@ -111,6 +111,7 @@ async fn b5_tags_follow_commit_and_branch_never_latest() -> Result<()> {
         "-b",
         "feature/Image tags",
     ])
+    .run_plain()
     .await?;
     let [image] = &run.images[..] else {
         panic!("expected one image: {:?}", run.images)
@@ -154,7 +155,7 @@ async fn m8_push_sends_both_tags_with_inline_cache() -> Result<()> {
     host().await;
     project_image(Target::RunnerMinimal).await?;
     let namespace = format!("{REGISTRY}/integration-suite-push");
-    let run = run_build_script(&[
+    let run = ScriptBuild::new(&[
         "-p",
         "-t",
         "runner-minimal",
@@ -163,6 +164,7 @@ async fn m8_push_sends_both_tags_with_inline_cache() -> Result<()> {
         "-b",
         "push-check",
     ])
+    .run_plain()
     .await?;
     let [image] = &run.images[..] else {
         panic!("expected one image: {:?}", run.images)

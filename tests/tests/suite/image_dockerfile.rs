@@ -4,14 +4,14 @@
 use std::time::Duration;
 
 use anyhow::{Context, Result, ensure};
-use integration_suite::buildx::{ImageBuild, unique_tag};
-use integration_suite::container::run_to_completion;
-use integration_suite::dockerfile::Dockerfile;
-use integration_suite::host::host;
-use integration_suite::project_images::build_turn;
+use integration_suite::builds::buildx::{ImageBuild, unique_tag};
+use integration_suite::builds::dockerfile::Dockerfile;
+use integration_suite::builds::project_images::build_turn;
+use integration_suite::ci::validators::validators_dir;
+use integration_suite::containers::run::run_to_completion;
+use integration_suite::contract::service_package::{service_name, workspace_metadata};
+use integration_suite::engine::host::host;
 use integration_suite::repo::{repo_path, repo_root};
-use integration_suite::service_package::{service_name, workspace_metadata};
-use integration_suite::validators::validators_dir;
 
 const RUN_TIMEOUT: Duration = Duration::from_secs(60);
 

@@ -7,13 +7,13 @@
 use std::time::{Duration, SystemTime};
 
 use anyhow::{Result, ensure};
-use integration_suite::build_log::{StepOutcome, step_outcome};
-use integration_suite::buildx::{BuiltImage, ImageBuild, unique_tag};
+use integration_suite::builds::build_log::{StepOutcome, step_outcome};
+use integration_suite::builds::buildx::{BuiltImage, ImageBuild, unique_tag};
+use integration_suite::builds::project_images::{Target, build_turn, project_image};
 use integration_suite::checked_command::checked_output;
-use integration_suite::container::run_to_completion;
-use integration_suite::host::host;
-use integration_suite::project_images::{Target, build_turn, project_image};
-use integration_suite::repo_copy::RepoCopy;
+use integration_suite::containers::run::run_to_completion;
+use integration_suite::engine::host::host;
+use integration_suite::repo::copy::RepoCopy;
 
 const RUN_TIMEOUT: Duration = Duration::from_secs(60);
 /// The line `service_discovery version` prints, as the source spells it.
@@ -126,15 +126,23 @@ async fn m1_dependency_layer_follows_added_and_moved_member_crates() -> Result<(
         );
         Ok(text.replace(dependency, r#"path = "../../../service_discovery""#))
     })?;
+    copy.edit("bench/Cargo.toml", |text| {
+        let dependency = r#"path = "../tests""#;
+        ensure!(
+            text.contains(dependency),
+            "the benchmark no longer depends on the suite by path: update this test"
+        );
+        Ok(text.replace(dependency, r#"path = "../crates/integration_suite""#))
+    })?;
     copy.edit("Cargo.toml", |text| {
-        let members = r#"members = ["service_discovery", "tests", "tests/service"]"#;
+        let members = r#"members = ["service_discovery", "tests", "tests/service", "bench"]"#;
         ensure!(
             text.contains(members),
             "the workspace members changed: update this test"
         );
         Ok(text.replace(
             members,
-            r#"members = ["service_discovery", "crates/integration_suite", "crates/integration_suite/service", "crates/release_note"]"#,
+            r#"members = ["service_discovery", "crates/integration_suite", "crates/integration_suite/service", "bench", "crates/release_note"]"#,
         ))
     })?;
     copy.edit("service_discovery/Cargo.toml", |text| {

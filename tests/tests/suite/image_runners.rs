@@ -3,10 +3,12 @@
 //! what they hold (B2, M4, C5) and their run-time contract (M5, M6).
 
 use anyhow::{Context, Result};
-use integration_suite::host::host;
-use integration_suite::image_config::{contract, env_value, image_config};
-use integration_suite::image_fs::{Entry, Kind, exported_files, image_layers, is_engine_provided};
-use integration_suite::project_images::{Target, project_image};
+use integration_suite::builds::project_images::{Target, project_image};
+use integration_suite::engine::host::host;
+use integration_suite::images::config::{contract, env_value, image_config};
+use integration_suite::images::fs::{
+    Entry, Kind, exported_files, image_layers, is_engine_provided,
+};
 
 const RELEASE_BINARY: &str = "/opt/rel/bin/service_discovery";
 /// Programs that build code or fetch it: none may be in a runner.

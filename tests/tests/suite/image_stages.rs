@@ -6,11 +6,11 @@
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use integration_suite::build_log::{StepOutcome, step_outcome, step_output};
-use integration_suite::container::run_to_completion;
-use integration_suite::host::host;
-use integration_suite::image_identity::image_identity;
-use integration_suite::project_images::{Target, project_image};
+use integration_suite::builds::build_log::{StepOutcome, step_outcome, step_output};
+use integration_suite::builds::project_images::{Target, project_image};
+use integration_suite::containers::run::run_to_completion;
+use integration_suite::engine::host::host;
+use integration_suite::images::identity::image_identity;
 
 const RUN_TIMEOUT: Duration = Duration::from_secs(120);
 

@@ -9,14 +9,14 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use anyhow::{Context, Result, ensure};
-use integration_suite::build_log::step_output;
-use integration_suite::buildx::{BuiltImage, ImageBuild, unique_tag};
-use integration_suite::container::run_to_completion;
-use integration_suite::fixture_files::{copy_fixture, fixture_path};
-use integration_suite::git_server::{BuildKey, GitServer, SshAgent};
-use integration_suite::host::{Host, host};
-use integration_suite::leak_scan::{LeakScanner, Secret};
-use integration_suite::project_images::build_turn;
+use integration_suite::builds::build_log::step_output;
+use integration_suite::builds::buildx::{BuiltImage, ImageBuild, unique_tag};
+use integration_suite::builds::project_images::build_turn;
+use integration_suite::containers::run::run_to_completion;
+use integration_suite::engine::host::{Host, host};
+use integration_suite::images::leak_scan::{LeakScanner, Secret};
+use integration_suite::registries::git_server::{BuildKey, GitServer, SshAgent};
+use integration_suite::repo::fixtures::{copy_fixture, fixture_path};
 use tempfile::TempDir;
 
 const RUN_TIMEOUT: Duration = Duration::from_secs(60);

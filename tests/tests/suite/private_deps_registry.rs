@@ -9,15 +9,15 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use anyhow::{Context, Result, ensure};
-use integration_suite::build_log::step_output;
-use integration_suite::buildx::{BuiltImage, ImageBuild};
-use integration_suite::container::run_to_completion;
-use integration_suite::fixture_files::{copy_fixture, fixture_path};
-use integration_suite::host::{REGISTRY, host};
-use integration_suite::leak_scan::{LeakScanner, ScanReport, Secret, random_secret};
-use integration_suite::private_registry::{PrivateRegistry, REGISTRY_NAME};
-use integration_suite::project_images::build_turn;
-use integration_suite::registry::push;
+use integration_suite::builds::build_log::step_output;
+use integration_suite::builds::buildx::{BuiltImage, ImageBuild};
+use integration_suite::builds::project_images::build_turn;
+use integration_suite::containers::run::run_to_completion;
+use integration_suite::engine::host::{REGISTRY, host};
+use integration_suite::images::leak_scan::{LeakScanner, ScanReport, Secret, random_secret};
+use integration_suite::registries::private_cargo::{PrivateRegistry, REGISTRY_NAME};
+use integration_suite::registries::registry_api::push;
+use integration_suite::repo::fixtures::{copy_fixture, fixture_path};
 use tempfile::TempDir;
 
 const RUN_TIMEOUT: Duration = Duration::from_secs(60);

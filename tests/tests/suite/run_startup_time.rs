@@ -3,15 +3,15 @@
 //! start any container: the time of a container running `true` on the same
 //! base image, measured in the same run, plus little more.
 //!
-//! `cargo run -p integration_suite --example bench_runtime` prints the same
+//! `cargo run -p bench --bin bench_runtime` prints the same
 //! figures over more runs.
 
 use std::time::Duration;
 
 use anyhow::Result;
-use integration_suite::host::host;
-use integration_suite::project_images::{Target, project_image};
-use integration_suite::startup_timing::{median, time_service, time_trivial_container};
+use integration_suite::builds::project_images::{Target, project_image};
+use integration_suite::containers::startup_timing::{median, time_service, time_trivial_container};
+use integration_suite::engine::host::host;
 
 const RUNS: usize = 3;
 /// What the service may add to a trivial container's start: binding three

@@ -5,8 +5,10 @@
 //! copy differs from the package name, so a hand edit cannot drift.
 
 use anyhow::Result;
+use integration_suite::contract::service_package::{
+    service_name, service_package, workspace_metadata,
+};
 use integration_suite::repo::{repo_path, repo_root};
-use integration_suite::service_package::{service_name, service_package, workspace_metadata};
 
 /// Where a literal copy of the name stands: in `file`, between `before` and
 /// the next `after` on the same line. Each place must match at least once,

@@ -9,16 +9,18 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail, ensure};
 use bollard::models::HostConfig;
+use integration_suite::builds::build_script::ScriptBuild;
+use integration_suite::builds::project_images::build_turn;
 use integration_suite::checked_command::checked_output;
-use integration_suite::container::{exit_state, run_to_completion, stop_gracefully};
-use integration_suite::container_exec::exec_output;
-use integration_suite::host::host;
-use integration_suite::project_images::build_turn;
-use integration_suite::repo_copy::RepoCopy;
-use integration_suite::repo_edits::{commit_all, git};
-use integration_suite::script_build::ScriptBuild;
-use integration_suite::service_container::{RunOptions, START_TIMEOUT, ServiceContainer};
-use integration_suite::service_package::{service_name, service_name_in};
+use integration_suite::containers::exec::exec_output;
+use integration_suite::containers::run::{exit_state, run_to_completion, stop_gracefully};
+use integration_suite::containers::service_container::{
+    RunOptions, START_TIMEOUT, ServiceContainer,
+};
+use integration_suite::contract::service_package::{service_name, service_name_in};
+use integration_suite::engine::host::host;
+use integration_suite::repo::copy::RepoCopy;
+use integration_suite::repo::edits::{commit_all, git};
 
 const RENAME: &str = "ci/rename.sh";
 const ALLOWLIST: &str = "ci/rename-allowlist";

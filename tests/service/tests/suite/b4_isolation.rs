@@ -4,9 +4,9 @@
 //! state: nothing to install, edit or name uniquely per instance.
 
 use anyhow::{Context, Result};
-use integration_suite::host::host;
-use integration_suite::project_images::{Target, project_image};
-use integration_suite::service_container::{DNS_UDP_PORT, HTTP_PORT, ServiceContainer};
+use integration_suite::builds::project_images::{Target, project_image};
+use integration_suite::containers::service_container::{DNS_UDP_PORT, HTTP_PORT, ServiceContainer};
+use integration_suite::engine::host::host;
 use reqwest::StatusCode;
 use service_suite::readme_flow::run_readme_flow;
 

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use anyhow::Result;
-use integration_suite::host::host;
+use integration_suite::engine::host::host;
 use reqwest::StatusCode;
 use service_suite::compose_project::ComposeProject;
 use service_suite::postgres_image::unique_password;

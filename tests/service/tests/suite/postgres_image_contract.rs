@@ -7,7 +7,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use integration_suite::host::host;
+use integration_suite::engine::host::host;
 use service_suite::postgres_image::{MirroredPostgres, POSTGRES_PORT, unique_password};
 use testcontainers::core::wait::ExitWaitStrategy;
 use testcontainers::core::{ExecCommand, Mount, WaitFor};

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use anyhow::{Result, anyhow};
-use integration_suite::host::host;
+use integration_suite::engine::host::host;
 use service_discovery::storage::postgres::migrate::{self, MIGRATIONS, Migration};
 use service_discovery::storage::postgres::{ConnectFailure, connect_once};
 use service_discovery::storage::{PostgresStorage, Storage, StorageError};

@@ -6,12 +6,13 @@
 use std::time::Duration;
 
 use anyhow::{Result, anyhow};
-use integration_suite::host::host;
+use integration_suite::containers::service_container::HTTP_PORT;
+use integration_suite::engine::host::host;
 use reqwest::StatusCode;
 use service_discovery::config::DatabaseConfig;
 use service_discovery::storage::postgres::{connect_once, migrate};
 use service_suite::postgres_image::{DATABASE, MirroredPostgres, USER, unique_password};
-use service_suite::runner_image::{HTTP, ServiceDiscoveryImage, address};
+use service_suite::runner_image::{ServiceDiscoveryImage, address};
 use service_suite::service_http::{get, put, wait_for_ready_status};
 use testcontainers::runners::AsyncRunner;
 use testcontainers::{ContainerAsync, ImageExt};
@@ -64,7 +65,7 @@ async fn postgres_outage_fails_readiness_and_heals_by_itself() -> Result<()> {
         .with_network(&network)
         .start()
         .await?;
-    let http = address(&service, HTTP).await?;
+    let http = address(&service, HTTP_PORT).await?;
     let (not_ready, _) =
         wait_for_ready_status(http, StatusCode::SERVICE_UNAVAILABLE, NOTICE).await?;
     let server = format!("PostgreSQL at {database_host}:5432");

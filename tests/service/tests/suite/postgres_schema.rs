@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use anyhow::{Result, anyhow};
-use integration_suite::host::host;
+use integration_suite::engine::host::host;
 use service_discovery::model::{
     Endpoint, NamedPort, NamedPorts, Port, Protocol, Service, ServiceName,
 };

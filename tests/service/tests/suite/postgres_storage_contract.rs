@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use anyhow::{Result, anyhow};
-use integration_suite::host::host;
+use integration_suite::engine::host::host;
 use service_discovery::storage::contract::CASES;
 use service_discovery::storage::postgres::{connect_once, migrate};
 use service_discovery::storage::{PostgresStorage, SharedStorage};

@@ -6,10 +6,12 @@ use std::collections::HashMap;
 
 use anyhow::{Context, Result};
 use bollard::models::HostConfig;
-use integration_suite::container_diff::container_diff;
-use integration_suite::host::host;
-use integration_suite::project_images::{Target, project_image};
-use integration_suite::service_container::{RunOptions, START_TIMEOUT, ServiceContainer};
+use integration_suite::builds::project_images::{Target, project_image};
+use integration_suite::containers::diff::container_diff;
+use integration_suite::containers::service_container::{
+    RunOptions, START_TIMEOUT, ServiceContainer,
+};
+use integration_suite::engine::host::host;
 use service_suite::full_exercise::exercise_everything;
 
 #[tokio::test]

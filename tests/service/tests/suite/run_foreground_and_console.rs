@@ -5,13 +5,13 @@
 use std::time::Duration;
 
 use anyhow::{Context, Result, ensure};
-use integration_suite::container::read_logs;
-use integration_suite::host::host;
-use integration_suite::project_images::{Target, project_image};
-use integration_suite::service_container::{
+use integration_suite::builds::project_images::{Target, project_image};
+use integration_suite::containers::run::read_logs;
+use integration_suite::containers::service_container::{
     HTTP_PORT, RunOptions, START_TIMEOUT, ServiceContainer,
 };
-use integration_suite::tty_session::TtySession;
+use integration_suite::containers::tty_session::TtySession;
+use integration_suite::engine::host::host;
 use serde_json::Value;
 use service_suite::remote_console::{FAREWELL, PROMPT};
 

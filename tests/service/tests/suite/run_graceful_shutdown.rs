@@ -6,14 +6,16 @@
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use integration_suite::container::{STOP_GRACE_SECONDS, exit_state, stop_gracefully};
-use integration_suite::host::host;
-use integration_suite::load_generator::{Load, LoadGenerator, check_readiness_failed_first};
-use integration_suite::project_images::{Target, project_image};
-use integration_suite::service_container::{
+use integration_suite::builds::project_images::{Target, project_image};
+use integration_suite::containers::load_generator::{
+    Load, LoadGenerator, check_readiness_failed_first,
+};
+use integration_suite::containers::run::{STOP_GRACE_SECONDS, exit_state, stop_gracefully};
+use integration_suite::containers::service_container::{
     HTTP_PORT, RunOptions, START_TIMEOUT, ServiceContainer,
 };
-use integration_suite::service_package::service_package;
+use integration_suite::contract::service_package::service_package;
+use integration_suite::engine::host::host;
 use tokio::time::Instant;
 
 /// Longer than the image's one-second shutdown delay, so the request is

@@ -3,9 +3,9 @@
 //! service.
 
 use anyhow::{Context, Result};
-use integration_suite::host::host;
-use integration_suite::project_images::{Target, project_image};
-use integration_suite::service_container::ServiceContainer;
+use integration_suite::builds::project_images::{Target, project_image};
+use integration_suite::containers::service_container::ServiceContainer;
+use integration_suite::engine::host::host;
 use service_suite::protocol_exercise::{FrontEnds, exercise_all_protocols};
 use service_suite::remote_console::visit_remote_console;
 

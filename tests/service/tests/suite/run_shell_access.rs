@@ -7,12 +7,12 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use bollard::models::ContainerCreateBody;
-use integration_suite::container::run_body_to_completion;
-use integration_suite::container_exec::{exec_output, exit_code};
-use integration_suite::host::host;
-use integration_suite::project_images::{Target, project_image};
-use integration_suite::service_container::ServiceContainer;
-use integration_suite::tty_session::TtySession;
+use integration_suite::builds::project_images::{Target, project_image};
+use integration_suite::containers::exec::{exec_output, exit_code};
+use integration_suite::containers::run::run_body_to_completion;
+use integration_suite::containers::service_container::ServiceContainer;
+use integration_suite::containers::tty_session::TtySession;
+use integration_suite::engine::host::host;
 
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(10);
 const RUN_TIMEOUT: Duration = Duration::from_secs(30);

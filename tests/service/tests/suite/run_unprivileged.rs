@@ -5,13 +5,13 @@
 
 use anyhow::{Context, Result};
 use bollard::models::HostConfig;
-use integration_suite::contract_checks::check_runs_as;
-use integration_suite::host::host;
-use integration_suite::project_images::{Target, project_image};
-use integration_suite::service_container::{
+use integration_suite::builds::project_images::{Target, project_image};
+use integration_suite::containers::service_container::{
     DNS_UDP_PORT, HEALTHY_TIMEOUT, HTTP_PORT, RunOptions, START_TIMEOUT, ServiceContainer,
 };
-use integration_suite::service_package::service_name;
+use integration_suite::contract::checks::check_runs_as;
+use integration_suite::contract::service_package::service_name;
+use integration_suite::engine::host::host;
 use service_suite::full_exercise::exercise_everything;
 use service_suite::readme_flow::run_readme_flow;
 

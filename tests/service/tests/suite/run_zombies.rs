@@ -10,11 +10,13 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use bollard::models::{HealthConfig, HostConfig};
-use integration_suite::host::host;
-use integration_suite::orphans;
-use integration_suite::process_table::zombies;
-use integration_suite::project_images::{Target, project_image};
-use integration_suite::service_container::{RunOptions, START_TIMEOUT, ServiceContainer};
+use integration_suite::builds::project_images::{Target, project_image};
+use integration_suite::containers::orphans;
+use integration_suite::containers::process_table::zombies;
+use integration_suite::containers::service_container::{
+    RunOptions, START_TIMEOUT, ServiceContainer,
+};
+use integration_suite::engine::host::host;
 
 const ORPHANING_EXECS: usize = 50;
 /// How long health checks run, and how often, in the health check test.
