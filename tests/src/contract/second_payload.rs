@@ -5,6 +5,10 @@
 //! pipeline layer stays: it needs nothing of the old service), and the
 //! copy's `ci/build_images.sh` builds both runners with the same Dockerfile.
 //! Built at most once per run and shared, like the project's images.
+//!
+//! The cache and rebuild claims are proved on copies of it too
+//! ([`PayloadCopy`]): the Dockerfile and the scripts are the same, and the
+//! payload's few dependencies cook in a fraction of the service's time.
 
 use std::path::Path;
 use std::process::Command;
@@ -28,6 +32,12 @@ pub const SECOND_PAYLOAD_DIR: &str = "examples/hello_service";
 /// The stages built for the second payload: both runners, and the test
 /// and lint stages, which run the payload's own tests and clippy.
 pub const SECOND_PAYLOAD_TARGETS: [&str; 4] = ["runner", "runner-minimal", "tester", "lint"];
+
+/// The line the payload's `version` subcommand prints, as its source spells
+/// it: the rebuild tests edit it to see which code an image ships.
+pub const SECOND_PAYLOAD_VERSION_LINE: &str = r#"println!("{NAME} {VERSION} ({commit})")"#;
+/// The payload's source file holding it, relative to its directory.
+pub const SECOND_PAYLOAD_MAIN: &str = "src/main.rs";
 
 /// The second payload's runner images, built on first use.
 pub async fn second_payload() -> Result<&'static Payload> {
@@ -128,11 +138,79 @@ pub fn adopted_copy() -> Result<RepoCopy> {
     Ok(copy)
 }
 
+/// A fresh adopted copy for a test that changes and rebuilds it. Its
+/// builds start from the cache the shared payload build left, as the
+/// cache tests of a repository start from its own images.
+pub struct PayloadCopy {
+    copy: RepoCopy,
+    /// The payload's package name, which is also its directory.
+    pub service: String,
+}
+
+impl PayloadCopy {
+    /// Builds the shared payload images first (once per run): the cache
+    /// the copy's rebuilds are compared with.
+    pub async fn new() -> Result<Self> {
+        second_payload().await?;
+        let copy = adopted_copy()?;
+        let service = service_package_in(copy.path())?.name;
+        Ok(Self { copy, service })
+    }
+
+    /// The payload's manifest, relative to the copy's root.
+    pub fn manifest(&self) -> String {
+        format!("{}/Cargo.toml", self.service)
+    }
+
+    /// The payload's main source file, relative to the copy's root.
+    pub fn main_source(&self) -> String {
+        format!("{}/{SECOND_PAYLOAD_MAIN}", self.service)
+    }
+
+    /// Replaces the `println!` of the version line with `replacement`.
+    pub fn edit_version_line(&self, replacement: &str) -> Result<()> {
+        let file = self.main_source();
+        self.copy.edit(&file, |text| {
+            ensure!(
+                text.contains(SECOND_PAYLOAD_VERSION_LINE),
+                "{file} no longer contains {SECOND_PAYLOAD_VERSION_LINE}: update SECOND_PAYLOAD_VERSION_LINE"
+            );
+            Ok(text.replace(SECOND_PAYLOAD_VERSION_LINE, replacement))
+        })
+    }
+}
+
+impl std::ops::Deref for PayloadCopy {
+    type Target = RepoCopy;
+
+    fn deref(&self) -> &RepoCopy {
+        &self.copy
+    }
+}
+
 fn remove_if_present(path: &Path) -> Result<()> {
     match std::fs::remove_file(path) {
         Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
             Err(error).with_context(|| format!("cannot remove {}", path.display()))
         }
         _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::repo::repo_path;
+
+    #[test]
+    fn the_payload_prints_its_version_with_the_line_the_rebuild_tests_edit() {
+        let main = repo_path(&format!("{SECOND_PAYLOAD_DIR}/{SECOND_PAYLOAD_MAIN}"));
+        let source = std::fs::read_to_string(&main).unwrap();
+        assert_eq!(
+            source.matches(SECOND_PAYLOAD_VERSION_LINE).count(),
+            1,
+            "{}",
+            main.display()
+        );
     }
 }

@@ -3,9 +3,12 @@
 //! one change to a copy of the repository, rebuilds a target with
 //! `ci/build_images.sh -s` and checks what BuildKit and cargo report.
 //!
-//! Before the change, the copy's dependency stage is built once (from the
-//! cache the fixture's images left), which gives the layer and the
-//! checksum tag the rebuild is compared with.
+//! The copy is the second payload's (the same Dockerfile and script; what
+//! is cached depends on them, not on the service), whose dependencies cook
+//! in a fraction of the service's time. Before the change, the copy's
+//! dependency stage is built once (from the cache the payload's shared
+//! images left), which gives the layer and the checksum tag the rebuild is
+//! compared with.
 
 use anyhow::{Context, Result, ensure};
 use integration_suite::builds::build_progress::{
@@ -13,7 +16,8 @@ use integration_suite::builds::build_progress::{
 };
 use integration_suite::builds::build_script::{ScriptBuild, ScriptBuildRun};
 use integration_suite::builds::cargo_cache_mount::{evict_crate, fetch_lockfile};
-use integration_suite::builds::project_images::{BuildTurn, Target, build_turn, project_image};
+use integration_suite::builds::project_images::{BuildTurn, Target, build_turn};
+use integration_suite::contract::second_payload::PayloadCopy;
 use integration_suite::engine::host::host;
 use integration_suite::repo::copy::RepoCopy;
 use integration_suite::repo::edits::{add_dependency, append_comment, commit_all};
@@ -26,9 +30,9 @@ const NEW_CRATE: (&str, &str) = ("static_assertions", "1.1.0");
 /// One change a developer makes.
 #[derive(Debug, Clone, Copy)]
 enum Change {
-    /// A comment added to one source file of the service.
+    /// A comment added to one source file of the payload.
     SourceFile,
-    /// A new dependency of the service, with its lockfile entry.
+    /// A new dependency of the payload, with its lockfile entry.
     NewDependency,
 }
 
@@ -84,12 +88,9 @@ async fn c2_steps_before_the_project_stay_cached_after_a_change(
     #[case] expected: Expected,
 ) -> Result<()> {
     let host = host().await;
-    // The dependency layer of the unchanged repository is in the cache, and
-    // so is every crate it downloaded.
-    project_image(Target::Runner).await?;
-
-    let copy = RepoCopy::new()?;
-    commit_all(&copy, "as the working tree is")?;
+    // The dependency layer of the unchanged payload is in the cache, and so
+    // is every crate it downloaded.
+    let copy = PayloadCopy::new().await?;
     let before = build(&copy, Target::Builder, build_turn().await).await?;
     // Read now: the next run may move the dependency image's tags.
     let layer_before = top_layer(host.docker(), &before, "builder").await?;
@@ -156,7 +157,7 @@ async fn c2_steps_before_the_project_stay_cached_after_a_change(
             !compiled.is_empty()
                 && compiled
                     .iter()
-                    .all(|krate| krate.starts_with("service_discovery ")),
+                    .all(|krate| krate.starts_with(&format!("{} ", copy.service))),
             "compiled more than the workspace: {compiled:?}"
         );
     }
@@ -171,37 +172,31 @@ async fn c2_steps_before_the_project_stay_cached_after_a_change(
     Ok(())
 }
 
-fn make(copy: &RepoCopy, change: Change) -> Result<()> {
+fn make(copy: &PayloadCopy, change: Change) -> Result<()> {
     match change {
         Change::SourceFile => append_comment(
             copy,
-            "service_discovery/src/model.rs",
+            &copy.main_source(),
             &format!("edited by a cache test, run {}", std::process::id()),
         ),
         Change::NewDependency => {
-            add_dependency(
-                copy,
-                "service_discovery/Cargo.toml",
-                NEW_CRATE.0,
-                NEW_CRATE.1,
-            )?;
+            let manifest = copy.manifest();
+            add_dependency(copy, &manifest, NEW_CRATE.0, NEW_CRATE.1)?;
             // Plus a feature no build enables, named for this run: the
             // recipe is then one no earlier run has cooked, so the
             // dependency step cannot come from a previous run's cache.
-            copy.edit("service_discovery/Cargo.toml", |text| {
-                let section = "[features]\n";
-                ensure!(
-                    text.contains(section),
-                    "no [features] in service_discovery/Cargo.toml"
-                );
-                let nonce = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)?
-                    .as_nanos();
-                Ok(text.replacen(
-                    section,
-                    &format!("{section}rebuild-check-{nonce} = []\n"),
-                    1,
-                ))
+            let nonce = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)?
+                .as_nanos();
+            copy.edit(&manifest, |text| {
+                let feature = format!("rebuild-check-{nonce} = []\n");
+                Ok(match text.find("[features]\n") {
+                    Some(at) => {
+                        let (head, tail) = text.split_at(at + "[features]\n".len());
+                        format!("{head}{feature}{tail}")
+                    }
+                    None => format!("{text}\n[features]\n{feature}"),
+                })
             })
         }
     }

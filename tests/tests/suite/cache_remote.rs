@@ -7,19 +7,20 @@
 //!
 //! Every build works on one snapshot of the working tree, committed in a
 //! copy, shared by the tests of this file: changes made to the repository
-//! while they run cannot make the two sides of a test differ.
+//! while they run cannot make the two sides of a test differ. The copy is
+//! the second payload's: the same Dockerfile and script, and a dependency
+//! layer small enough that pushing it and pulling it back takes seconds.
 
 use std::path::Path;
 
 use anyhow::{Context, Result};
 use integration_suite::builds::build_progress::{BuildProgress, StepOutcome};
 use integration_suite::builds::build_script::{ScriptBuild, ScriptBuildRun};
-use integration_suite::builds::project_images::{Target, build_turn, project_image};
+use integration_suite::builds::project_images::build_turn;
+use integration_suite::contract::second_payload::PayloadCopy;
 use integration_suite::engine::fresh_engine::FreshEngine;
 use integration_suite::engine::host::host;
 use integration_suite::images::identity::image_identity;
-use integration_suite::repo::copy::RepoCopy;
-use integration_suite::repo::edits::commit_all;
 use tokio::sync::OnceCell;
 
 /// Each test pushes under a namespace of its own.
@@ -30,19 +31,16 @@ const OTHER_BRANCH: &str = "feature/empty-engine";
 
 /// The snapshot every test of this file builds (made once per test run,
 /// so the compile steps are paid once).
-async fn snapshot() -> Result<&'static Path> {
-    static SNAPSHOT: OnceCell<Result<RepoCopy, String>> = OnceCell::const_new();
-    let snapshot = SNAPSHOT
+async fn snapshot() -> Result<&'static PayloadCopy> {
+    static SNAPSHOT: OnceCell<Result<PayloadCopy, String>> = OnceCell::const_new();
+    SNAPSHOT
         .get_or_init(|| async {
-            let copy = RepoCopy::new().map_err(|error| format!("{error:#}"))?;
-            commit_all(&copy, "snapshot for the remote cache tests")
-                .map_err(|error| format!("{error:#}"))?;
-            Ok(copy)
+            PayloadCopy::new()
+                .await
+                .map_err(|error| format!("{error:#}"))
         })
-        .await;
-    snapshot
+        .await
         .as_ref()
-        .map(RepoCopy::path)
         .map_err(|error| anyhow::anyhow!("{error}"))
 }
 
@@ -78,8 +76,8 @@ fn assert_nothing_ran(progress: &BuildProgress) {
 #[tokio::test]
 async fn c7_inline_cache_from_main_rebuilds_the_runner_on_an_empty_engine() -> Result<()> {
     host().await;
-    project_image(Target::Runner).await?;
-    let tree = snapshot().await?;
+    let snapshot = snapshot().await?;
+    let tree = snapshot.path();
     let pushed = build_here(tree, &["-p", "-r", INLINE_NAMESPACE, "-b", "main"]).await?;
 
     let engine = FreshEngine::start().await?;
@@ -121,8 +119,8 @@ async fn c7_inline_cache_from_main_rebuilds_the_runner_on_an_empty_engine() -> R
 #[tokio::test]
 async fn c7_inline_cache_holds_only_the_image_so_the_builder_stage_must_run() -> Result<()> {
     host().await;
-    project_image(Target::Runner).await?;
-    let tree = snapshot().await?;
+    let snapshot = snapshot().await?;
+    let tree = snapshot.path();
     let _pushed = build_here(tree, &["-p", "-r", INLINE_NAMESPACE, "-b", "main"]).await?;
 
     let engine = FreshEngine::start().await?;
@@ -160,9 +158,9 @@ async fn c7_inline_cache_holds_only_the_image_so_the_builder_stage_must_run() ->
 #[tokio::test]
 async fn ci4_full_registry_cache_brings_the_intermediate_stages_to_an_empty_engine() -> Result<()> {
     host().await;
-    project_image(Target::Runner).await?;
-    let tree = snapshot().await?;
-    let cache = format!("{FULL_CACHE_NAMESPACE}/service_discovery-cache");
+    let snapshot = snapshot().await?;
+    let tree = snapshot.path();
+    let cache = format!("{FULL_CACHE_NAMESPACE}/{}-cache", snapshot.service);
     // CI pushes the runner only, with the cache of every stage beside it.
     let _pushed = build_here(
         tree,
@@ -210,8 +208,8 @@ async fn ci4_full_registry_cache_brings_the_intermediate_stages_to_an_empty_engi
 #[tokio::test]
 async fn c7_by_stage_the_checksum_tagged_builder_image_serves_an_empty_engine() -> Result<()> {
     host().await;
-    project_image(Target::Runner).await?;
-    let tree = snapshot().await?;
+    let snapshot = snapshot().await?;
+    let tree = snapshot.path();
     // The runner, stage by stage: the dependency image is pushed under its
     // checksum tag only (builder is no target of its own here).
     let pushed = build_here(

@@ -2,23 +2,24 @@
 //! reuses the dependency layer and ships the new code even when the edited
 //! sources carry old modification times (C1 and the stale-build guard); a
 //! new and a moved member crate leave the dependency layer working and the
-//! project-independent steps cached (M1, C2).
+//! project-independent steps cached (M1, C2). The copies are the second
+//! payload's: the same Dockerfile, and dependencies that cook in a fraction
+//! of the service's time.
 
 use std::time::{Duration, SystemTime};
 
 use anyhow::{Result, ensure};
 use integration_suite::builds::build_log::{StepOutcome, step_outcome};
 use integration_suite::builds::buildx::{BuiltImage, ImageBuild, unique_tag};
-use integration_suite::builds::project_images::{Target, build_turn, project_image};
+use integration_suite::builds::project_images::{Target, build_turn};
 use integration_suite::checked_command::checked_output;
 use integration_suite::containers::run::run_to_completion;
+use integration_suite::contract::second_payload::PayloadCopy;
+use integration_suite::contract::service_package::service_package_in;
 use integration_suite::engine::host::host;
 use integration_suite::repo::copy::RepoCopy;
 
 const RUN_TIMEOUT: Duration = Duration::from_secs(60);
-/// The line `service_discovery version` prints, as the source spells it.
-const VERSION_FORMAT: &str = r#"format!("{} {VERSION} (commit {GIT_COMMIT})", crate::NAME)"#;
-const CLI_SOURCE: &str = "service_discovery/src/cli.rs";
 /// Long before any build: what a fresh clone or an unpacked archive may carry.
 const OLD_MTIME_SECS: u64 = 978_307_200; // 2001-01-01
 
@@ -26,9 +27,12 @@ const OLD_MTIME_SECS: u64 = 978_307_200; // 2001-01-01
 /// build the real one (pinned bases, optional CA secret).
 async fn build_runner(copy: &RepoCopy, name: &str) -> Result<BuiltImage> {
     let host = host().await;
+    let package = service_package_in(copy.path())?;
     let mut build = ImageBuild::new(copy.path(), unique_tag(name))
         .dockerfile(copy.join("docker/Dockerfile"))
         .target(Target::Runner.stage())
+        .build_arg("SERVICE", &package.name)
+        .build_arg("PORTS", package.contract.expose_words().join(" "))
         .build_arg("GIT_COMMIT", name);
     for (argument, value) in host.base_images().build_args() {
         build = build.build_arg(argument, value);
@@ -49,28 +53,14 @@ async fn version_of(image: &str) -> Result<String> {
     Ok(output.stdout.trim_end().to_owned())
 }
 
-/// Replaces the version line's `format!` in the copy's CLI source.
-fn edit_version_line(copy: &RepoCopy, replacement: &str) -> Result<()> {
-    copy.edit(CLI_SOURCE, |text| {
-        ensure!(
-            text.contains(VERSION_FORMAT),
-            "{CLI_SOURCE} no longer contains {VERSION_FORMAT}: update this test"
-        );
-        Ok(text.replace(VERSION_FORMAT, replacement))
-    })
-}
-
 #[tokio::test]
 async fn c1_source_edit_reuses_the_dependency_layer_and_ships_the_new_code() -> Result<()> {
-    // The dependency layer of the unchanged repository is in the cache.
-    project_image(Target::Runner).await?;
-
-    let copy = RepoCopy::new()?;
+    // The dependency layer of the unchanged payload is in the cache.
+    let copy = PayloadCopy::new().await?;
     let marker = format!("edited in run {}", std::process::id());
-    edit_version_line(
-        &copy,
-        &format!(r#"format!("{{}} {{VERSION}} (commit {{GIT_COMMIT}}) {marker}", crate::NAME)"#),
-    )?;
+    copy.edit_version_line(&format!(
+        r#"println!("{{NAME}} {{VERSION}} ({{commit}}) {marker}")"#
+    ))?;
     // Every source file older than the cached artifacts: cargo's mtime check
     // alone would call a leftover placeholder binary fresh.
     copy.set_all_modified(SystemTime::UNIX_EPOCH + Duration::from_secs(OLD_MTIME_SECS))?;
@@ -90,16 +80,15 @@ async fn c1_source_edit_reuses_the_dependency_layer_and_ships_the_new_code() -> 
     );
     assert_eq!(
         version_of(&image.tag).await?,
-        format!("service_discovery 0.1.0 (commit c1-source-edit) {marker}")
+        format!("{} 0.1.0 (c1-source-edit) {marker}", copy.service)
     );
     Ok(())
 }
 
 #[tokio::test]
 async fn m1_dependency_layer_follows_added_and_moved_member_crates() -> Result<()> {
-    project_image(Target::Runner).await?;
-
-    let copy = RepoCopy::new()?;
+    let copy = PayloadCopy::new().await?;
+    let service = copy.service.clone();
     // A new member the service depends on, and the suite moved under crates/.
     // Its feature, named for this run, makes the recipe one no earlier run
     // has cooked: the dependency step cannot come from a previous run.
@@ -118,14 +107,6 @@ async fn m1_dependency_layer_follows_added_and_moved_member_crates() -> Result<(
         "pub const NOTE: &str = \"built with a new member crate\";\n",
     )?;
     copy.rename("tests", "crates/integration_suite")?;
-    copy.edit("crates/integration_suite/service/Cargo.toml", |text| {
-        let dependency = r#"path = "../../service_discovery""#;
-        ensure!(
-            text.contains(dependency),
-            "the service's test layer no longer depends on the service by path: update this test"
-        );
-        Ok(text.replace(dependency, r#"path = "../../../service_discovery""#))
-    })?;
     copy.edit("bench/Cargo.toml", |text| {
         let dependency = r#"path = "../tests""#;
         ensure!(
@@ -135,32 +116,29 @@ async fn m1_dependency_layer_follows_added_and_moved_member_crates() -> Result<(
         Ok(text.replace(dependency, r#"path = "../crates/integration_suite""#))
     })?;
     copy.edit("Cargo.toml", |text| {
-        let members = r#"members = ["service_discovery", "tests", "tests/service", "bench"]"#;
+        let members = format!(r#"members = ["{service}", "tests", "bench"]"#);
         ensure!(
-            text.contains(members),
-            "the workspace members changed: update this test"
+            text.contains(&members),
+            "the adopted copy's members are not {members}: update this test"
         );
         Ok(text.replace(
-            members,
-            r#"members = ["service_discovery", "crates/integration_suite", "crates/integration_suite/service", "bench", "crates/release_note"]"#,
+            &members,
+            &format!(
+                r#"members = ["{service}", "crates/integration_suite", "bench", "crates/release_note"]"#
+            ),
         ))
     })?;
-    copy.edit("service_discovery/Cargo.toml", |text| {
+    let manifest = copy.manifest();
+    copy.edit(&manifest, |text| {
         let section = "[dependencies]\n";
-        ensure!(
-            text.contains(section),
-            "no [dependencies] in service_discovery/Cargo.toml"
-        );
+        ensure!(text.contains(section), "no [dependencies] in {manifest}");
         Ok(text.replacen(
             section,
             "[dependencies]\nrelease_note = { path = \"../crates/release_note\" }\n",
             1,
         ))
     })?;
-    edit_version_line(
-        &copy,
-        r#"format!("{} {VERSION} (commit {GIT_COMMIT}) {}", crate::NAME, release_note::NOTE)"#,
-    )?;
+    copy.edit_version_line(r#"println!("{NAME} {VERSION} ({commit}) {}", release_note::NOTE)"#)?;
     update_lockfile(&copy)?;
 
     let image = build_runner(&copy, "m1-new-member").await?;
@@ -179,7 +157,7 @@ async fn m1_dependency_layer_follows_added_and_moved_member_crates() -> Result<(
     );
     assert_eq!(
         version_of(&image.tag).await?,
-        "service_discovery 0.1.0 (commit m1-new-member) built with a new member crate"
+        format!("{service} 0.1.0 (m1-new-member) built with a new member crate")
     );
     Ok(())
 }
