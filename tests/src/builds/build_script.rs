@@ -14,6 +14,7 @@ use anyhow::{Context, Result, bail};
 use tokio::process::Command;
 
 use crate::builds::build_progress::BuildProgress;
+use crate::engine::docker_cli::remove_tag_now;
 use crate::images::base_images::LOCK_FILE;
 use crate::repo::{repo_path, repo_root};
 use crate::run_report::{record_build, record_plain_build};
@@ -61,15 +62,7 @@ pub struct ScriptBuildRun {
 impl Drop for ScriptBuildRun {
     fn drop(&mut self) {
         for tag in self.images.iter().flat_map(|image| &image.tags) {
-            let mut command = std::process::Command::new("docker");
-            command
-                .args(["image", "rm", "--force", tag])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null());
-            if let Some(host) = &self.docker_host {
-                command.env("DOCKER_HOST", host);
-            }
-            let _ = command.status();
+            remove_tag_now(tag, self.docker_host.as_deref());
         }
     }
 }

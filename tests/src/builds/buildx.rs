@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 use std::process::Stdio;
 
+use crate::engine::docker_cli::remove_tag_now;
 use anyhow::{Context, Result, bail};
 use tokio::process::Command;
 
@@ -165,11 +166,6 @@ pub struct BuiltImage {
 
 impl Drop for BuiltImage {
     fn drop(&mut self) {
-        // Drop cannot be async; a blocking CLI call is fine at test end.
-        let _ = std::process::Command::new("docker")
-            .args(["image", "rm", "--force", &self.tag])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
+        remove_tag_now(&self.tag, None);
     }
 }

@@ -16,6 +16,7 @@ use bollard::models::{
 use crate::containers::run::{SUITE_LABEL, read_logs};
 use crate::contract::service_package::service_package;
 use crate::contract::table::ContainerContract;
+use crate::engine::docker_cli::remove_container_now;
 
 /// What each of this service's ports is for; the contract lists them all
 /// (a test below holds the two together).
@@ -257,12 +258,7 @@ impl ServiceContainer {
 
 impl Drop for ServiceContainer {
     fn drop(&mut self) {
-        // Drop cannot be async; a blocking CLI call is fine at test end.
-        let _ = std::process::Command::new("docker")
-            .args(["rm", "--force", "--volumes", &self.id])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .status();
+        remove_container_now(&self.id);
     }
 }
 

@@ -15,6 +15,7 @@ use tokio::time::Instant;
 
 use crate::containers::run::{SUITE_LABEL, exit_state, stop_gracefully};
 use crate::containers::service_container::{START_TIMEOUT, ServiceContainer};
+use crate::engine::docker_cli::remove_container_now;
 
 /// One start and stop of the service.
 #[derive(Debug, Clone, Copy)]
@@ -98,11 +99,6 @@ impl Removed {
 
 impl Drop for Removed {
     fn drop(&mut self) {
-        // Drop cannot be async; a blocking CLI call is fine at test end.
-        let _ = std::process::Command::new("docker")
-            .args(["rm", "--force", "--volumes", &self.id])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .status();
+        remove_container_now(&self.id);
     }
 }

@@ -13,6 +13,7 @@ use crate::builds::buildx::{BuiltImage, ImageBuild, unique_tag};
 use crate::builds::project_images::build_turn;
 use crate::containers::run::SUITE_LABEL;
 use crate::engine::docker_cli::docker_output;
+use crate::engine::docker_cli::remove_container_now;
 use crate::engine::host::host;
 use crate::repo::fixtures::fixture_path;
 
@@ -120,11 +121,7 @@ impl FixtureServer {
 
 impl Drop for FixtureServer {
     fn drop(&mut self) {
-        let _ = std::process::Command::new("docker")
-            .args(["rm", "--force", "--volumes", &self.id])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
+        remove_container_now(&self.id);
     }
 }
 

@@ -6,6 +6,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use integration_suite::builds::buildx::{ImageBuild, unique_tag};
 use integration_suite::containers::run::run_to_completion;
+use integration_suite::engine::docker_cli::remove_tag_now;
 use integration_suite::engine::host::host;
 use integration_suite::registries::registry_api::{delete_manifest, push, tag_digest};
 
@@ -176,11 +177,7 @@ struct LocalTag(String);
 
 impl Drop for LocalTag {
     fn drop(&mut self) {
-        let _ = std::process::Command::new("docker")
-            .args(["image", "rm", "--force", &self.0])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .status();
+        remove_tag_now(&self.0, None);
     }
 }
 

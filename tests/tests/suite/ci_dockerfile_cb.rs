@@ -19,6 +19,7 @@ use integration_suite::builds::project_images::{
 use integration_suite::contract::runner::{
     assert_keeps_the_container_contract, assert_same_contract,
 };
+use integration_suite::engine::docker_cli::remove_tag_now;
 use integration_suite::engine::host::host;
 use integration_suite::registries::registry_api::{delete_manifest, tag_digest};
 use integration_suite::repo::repo_path;
@@ -218,11 +219,7 @@ impl PulledImage {
 
 impl Drop for PulledImage {
     fn drop(&mut self) {
-        let _ = std::process::Command::new("docker")
-            .args(["image", "rm", "--force", &self.0])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
+        remove_tag_now(&self.0, None);
     }
 }
 
