@@ -54,15 +54,26 @@ fn with_report(change: impl FnOnce(&mut Report)) {
     change(report.get_or_insert_with(Report::default));
 }
 
-/// Times the calling test until the value is dropped. libtest names each
-/// test's thread after the test, which gives the group (its module).
-pub struct TestTimer {
+/// Times the calling test from now until its thread ends: libtest runs each
+/// test on a thread of its own, named after the test (which gives the
+/// group, its module), so a test that drops its host early is still timed
+/// to its end. A second call in the same test changes nothing.
+pub fn time_this_test() {
+    thread_local! {
+        static TIMER: std::cell::RefCell<Option<TestTimer>> = const { std::cell::RefCell::new(None) };
+    }
+    TIMER.with(|timer| {
+        timer.borrow_mut().get_or_insert_with(TestTimer::start);
+    });
+}
+
+struct TestTimer {
     group: String,
     started: Instant,
 }
 
 impl TestTimer {
-    pub fn start() -> Self {
+    fn start() -> Self {
         let name = std::thread::current()
             .name()
             .unwrap_or("unnamed")

@@ -17,7 +17,7 @@ use crate::ci::script_error::script_reason;
 use crate::engine::leftovers::remove_leftovers;
 use crate::images::base_images::{BaseImages, LOCK_FILE};
 use crate::repo::{repo_path, repo_root};
-use crate::run_report::TestTimer;
+use crate::run_report::time_this_test;
 
 /// The project's registry, where the base images are mirrored.
 pub const REGISTRY: &str = "localhost:5000";
@@ -31,8 +31,6 @@ const BOOTSTRAP_HINT: &str = "run ci/bootstrap_host.sh";
 pub struct Host {
     docker: Docker,
     base_images: &'static BaseImages,
-    /// Times the test for the run report, until the test drops its host.
-    _timer: TestTimer,
 }
 
 impl Host {
@@ -61,10 +59,10 @@ pub async fn host() -> Host {
         .get_or_init(|| async { prepare().await.unwrap_or_else(|error| abort_run(&error)) })
         .await;
     let docker = connect().unwrap_or_else(|error| abort_run(&error));
+    time_this_test();
     Host {
         docker,
         base_images,
-        _timer: TestTimer::start(),
     }
 }
 
