@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use anyhow::{Context, Result, bail, ensure};
+use anyhow::{Context, Result, ensure};
 use service_discovery::grpc::proto::discovery_service_client::DiscoveryServiceClient;
 use service_discovery::grpc::proto::{
     CreateServiceRequest, Endpoint, LookupEndpointsRequest, RegisterEndpointRequest, Service,
@@ -15,6 +15,7 @@ use service_discovery::grpc::proto::{
 use tonic::transport::Channel;
 
 use crate::readme_flow::{ZONE, dig_short};
+use crate::service_http::put_ok;
 use integration_suite::containers::service_container::{
     DNS_UDP_PORT, GRPC_PORT, HTTP_PORT, ServiceContainer,
 };
@@ -54,7 +55,7 @@ pub async fn exercise_all_protocols(front_ends: FrontEnds) -> Result<()> {
         .build()?;
     let mut grpc = grpc_client(front_ends.grpc).await?;
 
-    create_over_http(&http, front_ends.http, HTTP_SERVICE, HTTP_ENDPOINT).await?;
+    create_over_http(front_ends.http, HTTP_SERVICE, HTTP_ENDPOINT).await?;
     create_over_grpc(&mut grpc, GRPC_SERVICE, GRPC_ENDPOINT).await?;
 
     for (service, endpoint) in [(HTTP_SERVICE, HTTP_ENDPOINT), (GRPC_SERVICE, GRPC_ENDPOINT)] {
@@ -88,12 +89,7 @@ pub async fn grpc_client(address: SocketAddr) -> Result<DiscoveryServiceClient<C
     Ok(DiscoveryServiceClient::new(channel))
 }
 
-async fn create_over_http(
-    client: &reqwest::Client,
-    address: SocketAddr,
-    service: &str,
-    endpoint: &str,
-) -> Result<()> {
+async fn create_over_http(address: SocketAddr, service: &str, endpoint: &str) -> Result<()> {
     let requests = [
         ("/service".to_owned(), format!(r#"{{"name": "{service}"}}"#)),
         (
@@ -102,20 +98,7 @@ async fn create_over_http(
         ),
     ];
     for (path, body) in requests {
-        let response = client
-            .put(format!("http://{address}{path}"))
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .body(body)
-            .send()
-            .await
-            .with_context(|| format!("PUT {path}"))?;
-        let status = response.status();
-        if !status.is_success() {
-            bail!(
-                "PUT {path} answered {status}: {}",
-                response.text().await.unwrap_or_default()
-            );
-        }
+        put_ok(address, &path, &body).await?;
     }
     Ok(())
 }

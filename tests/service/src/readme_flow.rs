@@ -8,6 +8,8 @@ use std::process::Stdio;
 use anyhow::{Context, Result, bail};
 use tokio::process::Command;
 
+use crate::service_http::put_ok;
+
 /// The service the walk-through registers, in the image's default zone.
 pub const SERVICE: &str = "webapp";
 pub const ZONE: &str = "svc.cluster.local";
@@ -27,8 +29,6 @@ pub struct ReadmeAnswers {
 
 /// Runs the walk-through: PUTs through `http`, queries over UDP at `dns`.
 pub async fn run_readme_flow(http: SocketAddr, dns: SocketAddr) -> Result<ReadmeAnswers> {
-    let client = reqwest::Client::new();
-    let base = format!("http://{http}");
     let puts = [
         (
             "/service".to_owned(),
@@ -44,20 +44,7 @@ pub async fn run_readme_flow(http: SocketAddr, dns: SocketAddr) -> Result<Readme
         ),
     ];
     for (path, body) in puts {
-        let response = client
-            .put(format!("{base}{path}"))
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .body(body)
-            .send()
-            .await
-            .with_context(|| format!("PUT {path}"))?;
-        let status = response.status();
-        if !status.is_success() {
-            bail!(
-                "PUT {path} answered {status}: {}",
-                response.text().await.unwrap_or_default()
-            );
-        }
+        put_ok(http, &path, &body).await?;
     }
     Ok(ReadmeAnswers {
         a: dig_short(dns, "A", &format!("{SERVICE}.{ZONE}")).await?,

@@ -63,6 +63,15 @@ pub async fn put(http: SocketAddr, path: &str, body: &str) -> Result<Answer> {
     call(reqwest::Method::PUT, http, path, Some(body)).await
 }
 
+/// A PUT that must succeed: any other status fails with the answer's body.
+pub async fn put_ok(http: SocketAddr, path: &str, body: &str) -> Result<Answer> {
+    let answer = put(http, path, body).await?;
+    if !answer.status.is_success() {
+        bail!("PUT {path} answered {}: {}", answer.status, answer.body);
+    }
+    Ok(answer)
+}
+
 /// Polls `/ready` until it answers `expected`; returns the last answer and
 /// how long it took.
 pub async fn wait_for_ready_status(
