@@ -21,6 +21,7 @@ pub mod container_contract;
 pub mod container_diff;
 pub mod container_exec;
 pub mod contract_checks;
+pub mod deploy_manifests;
 pub mod docker_cli;
 pub mod dockerfile;
 pub mod dockerfile_cb;
