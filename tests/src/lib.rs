@@ -10,6 +10,7 @@ pub mod checked_command;
 pub mod ci;
 pub mod containers;
 pub mod contract;
+pub mod deploy;
 pub mod engine;
 pub mod images;
 pub mod registries;

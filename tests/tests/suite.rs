@@ -19,6 +19,7 @@ mod suite {
     mod ci_drift;
     mod ci_validators;
     mod contract_payloads;
+    mod deploy_manifests;
     mod host_leftovers;
     mod image_build_script;
     mod image_dockerfile;

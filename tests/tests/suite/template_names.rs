@@ -2,7 +2,9 @@
 //! that cannot read `Cargo.toml` (exec-form ENTRYPOINT and HEALTHCHECK, the
 //! build argument defaults, the CI definitions, the compose file) hold a
 //! literal copy, which `ci/rename.sh` rewrites; this test fails as soon as a
-//! copy differs from the package name, so a hand edit cannot drift.
+//! copy differs from the package name, so a hand edit cannot drift. The
+//! Kubernetes manifests' object names, which take the name in kebab-case,
+//! are held to it by `deploy_manifests.rs`.
 
 use anyhow::Result;
 use integration_suite::contract::service_package::{
@@ -44,6 +46,16 @@ const COPIES: &[Copy] = &[
     copy("cloudbuild.yaml", "${_REGISTRY}/", "-cache"),
     copy(".github/workflows/ci.yml", "\"$registry/", "-cache\""),
     copy(".dockerignore", "\n", "/fuzz\n"),
+    copy(
+        "deploy/kubernetes/deployment.yaml",
+        " localhost:5000/",
+        ":main",
+    ),
+    copy(
+        "deploy/kubernetes/migrate-job.yaml",
+        " localhost:5000/",
+        ":main",
+    ),
 ];
 
 /// Every text between `before` and the next `after` that stays on one line.
