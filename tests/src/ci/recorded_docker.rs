@@ -4,9 +4,14 @@
 //! milliseconds, while other tests run the same script for real.
 
 use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 
 use anyhow::{Context, Result};
 use tempfile::TempDir;
+
+use crate::builds::build_script::BUILD_SCRIPT;
+use crate::images::base_images::LOCK_FILE;
+use crate::repo::repo_path;
 
 /// Answers `docker info`, writes image digests where `--metadata-file` asks
 /// and an image id for `docker image inspect`, and appends every
@@ -62,6 +67,20 @@ impl RecordedDocker {
         read_calls(&self.record_file())
     }
 
+    /// Runs the build script of the tree at `root` (the repository or a copy
+    /// of it) with this `docker` first on `PATH`, and the repository's base
+    /// image pins: they are specific to the host, not part of any copy.
+    pub fn run_script(&self, root: &Path, args: &[&str]) -> Result<Output> {
+        Command::new(root.join(BUILD_SCRIPT))
+            .args(args)
+            .current_dir(root)
+            .env("PATH", self.path_variable())
+            .env("RECORDED_DOCKER_LOG", self.record_file())
+            .env("CI_BASE_IMAGES_LOCK", repo_path(LOCK_FILE))
+            .output()
+            .with_context(|| format!("cannot run {BUILD_SCRIPT}"))
+    }
+
     /// The calls of `docker buildx build`.
     pub fn builds(&self) -> Result<Vec<Vec<String>>> {
         Ok(self
@@ -99,10 +118,65 @@ pub fn has_switch(call: &[String], switch: &str) -> bool {
     call.iter().any(|argument| argument == switch)
 }
 
+/// A build call as a reader would type it: `docker buildx build`, then one
+/// option with its value per line, then the build context.
+pub fn command_line(call: &[String]) -> String {
+    let quoted = |word: &String| shell_words::quote(word).into_owned();
+    let first_option = call
+        .iter()
+        .position(|word| word.starts_with("--"))
+        .unwrap_or(call.len());
+    let (command, rest) = call.split_at(first_option);
+    // The last word is the build context, even after a switch.
+    let (options, context) = match rest.split_last() {
+        Some((last, options)) if !last.starts_with("--") => (options, Some(last)),
+        _ => (rest, None),
+    };
+    let mut lines = vec![format!(
+        "docker {}",
+        command.iter().map(quoted).collect::<Vec<_>>().join(" ")
+    )];
+    let mut words = options.iter().peekable();
+    while let Some(word) = words.next() {
+        let value = words.next_if(|next| !next.starts_with("--"));
+        lines.push(match value {
+            Some(value) => format!("{} {}", quoted(word), quoted(value)),
+            None => quoted(word),
+        });
+    }
+    lines.extend(context.map(quoted));
+    lines.join(" \\\n    ")
+}
+
 /// The stage a build call targets.
 pub fn target_of(call: &[String]) -> Result<&str> {
     option_values(call, "--target")
         .first()
         .copied()
         .context("a build call without --target")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_command_line_has_one_option_per_line_and_the_context_last() {
+        let call: Vec<String> = [
+            "buildx",
+            "build",
+            "--file",
+            "docker/Dockerfile",
+            "--load",
+            "--tag",
+            "r/x:a b",
+            ".",
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        assert_eq!(
+            command_line(&call),
+            "docker buildx build \\\n    --file docker/Dockerfile \\\n    --load \\\n    --tag 'r/x:a b' \\\n    ."
+        );
+    }
 }

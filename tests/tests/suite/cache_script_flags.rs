@@ -13,10 +13,9 @@ use integration_suite::ci::recorded_docker::{
     RecordedDocker, has_switch, option_values, target_of,
 };
 use integration_suite::engine::host::host;
-use integration_suite::images::base_images::LOCK_FILE;
 use integration_suite::repo::copy::RepoCopy;
 use integration_suite::repo::edits::{add_dependency_line, commit_all};
-use integration_suite::repo::repo_path;
+use integration_suite::repo::repo_root;
 use rstest::rstest;
 
 const REGISTRY: &str = "registry.example.invalid/team";
@@ -24,23 +23,12 @@ const CACHE: &str = "registry.example.invalid/team/service_discovery-cache";
 
 /// Runs the script of `copy` (or of the repository) with the recording docker.
 fn run_recorded(docker: &RecordedDocker, copy: Option<&RepoCopy>, args: &[&str]) -> Output {
-    let root = copy.map_or_else(
-        || integration_suite::repo::repo_root().to_owned(),
-        |copy| copy.path().to_owned(),
-    );
-    Command::new(root.join(BUILD_SCRIPT))
-        .args(args)
-        .current_dir(&root)
-        .env("PATH", docker.path_variable())
-        .env("RECORDED_DOCKER_LOG", docker.record_file())
-        // A copy has no pins of its own: they are specific to the host.
-        .env("CI_BASE_IMAGES_LOCK", repo_path(LOCK_FILE))
-        .output()
-        .expect("the script runs")
+    let root = copy.map_or_else(|| repo_root(), RepoCopy::path);
+    docker.run_script(root, args).expect("the script runs")
 }
 
 fn script() -> Command {
-    let root = integration_suite::repo::repo_root();
+    let root = repo_root();
     let mut command = Command::new(root.join(BUILD_SCRIPT));
     command.current_dir(root);
     command

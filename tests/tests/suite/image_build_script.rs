@@ -8,6 +8,7 @@ use anyhow::{Context, Result};
 use assert_cmd::prelude::*;
 use integration_suite::builds::build_script::{BUILD_SCRIPT, ScriptBuild};
 use integration_suite::builds::project_images::{SUITE_REGISTRY, Target, project_image};
+use integration_suite::ci::recorded_docker::{RecordedDocker, command_line};
 use integration_suite::engine::host::{REGISTRY, host};
 use integration_suite::images::config::image_config;
 use integration_suite::images::identity::image_identity;
@@ -95,6 +96,34 @@ fn m7_unknown_target_lists_the_dockerfile_stages() {
             target.stage()
         );
     }
+}
+
+/// What `ci/build_images.sh -l -t runner -b feature/x` asks of buildx, as
+/// the book shows it: one command, every option the script adds. Only what
+/// differs between hosts and commits is redacted.
+#[tokio::test]
+async fn m8_b5_a_feature_branch_build_is_one_buildx_command() -> Result<()> {
+    // The script reads the base image pins the host fixture writes.
+    host().await;
+    let docker = RecordedDocker::new()?;
+    let output = docker.run_script(repo_root(), &["-l", "-t", "runner", "-b", "feature/x"])?;
+    output.clone().assert().success();
+    let [build] = &docker.builds()?[..] else {
+        panic!("expected one build: {:?}", docker.builds())
+    };
+    let root = repo_root().display().to_string();
+    insta::with_settings!({
+        filters => vec![
+            (root.as_str(), "."),
+            (r"\b[0-9a-f]{40}(-dirty)?\b", "<commit>"),
+            (r"sha256:[0-9a-f]{64}", "sha256:<digest>"),
+            (r"src=[^ ,']+", "src=<host CA bundle>"),
+            (r"/tmp/[^ ']+", "<temporary file>"),
+        ]
+    }, {
+        insta::assert_snapshot!("feature_branch_buildx_command", command_line(build));
+    });
+    Ok(())
 }
 
 #[tokio::test]
