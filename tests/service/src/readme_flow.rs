@@ -17,6 +17,16 @@ pub const ZONE: &str = "svc.cluster.local";
 pub const ENDPOINT_IP: &str = "127.0.0.1";
 pub const HTTP_PORT_NUMBER: u16 = 8000;
 
+/// What `dig +short` answered, and the whole walk-through as a terminal
+/// would show it.
+#[derive(Debug, Clone)]
+pub struct ReadmeFlow {
+    pub answers: ReadmeAnswers,
+    /// Each command, as typed against the image's own ports (3000, 8053),
+    /// followed by what it printed.
+    pub transcript: String,
+}
+
 /// What `dig +short` answered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReadmeAnswers {
@@ -29,6 +39,11 @@ pub struct ReadmeAnswers {
 
 /// Runs the walk-through: PUTs through `http`, queries over UDP at `dns`.
 pub async fn run_readme_flow(http: SocketAddr, dns: SocketAddr) -> Result<ReadmeAnswers> {
+    Ok(readme_flow(http, dns).await?.answers)
+}
+
+/// [`run_readme_flow`], with its transcript.
+pub async fn readme_flow(http: SocketAddr, dns: SocketAddr) -> Result<ReadmeFlow> {
     let puts = [
         (
             "/service".to_owned(),
@@ -43,13 +58,41 @@ pub async fn run_readme_flow(http: SocketAddr, dns: SocketAddr) -> Result<Readme
             format!(r#"{{"http": {{"protocol": "tcp", "port": {HTTP_PORT_NUMBER}}}}}"#),
         ),
     ];
+    let mut transcript = String::new();
     for (path, body) in puts {
-        put_ok(http, &path, &body).await?;
+        let answer = put_ok(http, &path, &body).await?;
+        transcript.push_str(&format!(
+            "$ curl -XPUT http://localhost:3000{path} -d '{body}'\n{}\n",
+            answer.text
+        ));
     }
-    Ok(ReadmeAnswers {
-        a: dig_short(dns, "A", &format!("{SERVICE}.{ZONE}")).await?,
-        srv: dig_short(dns, "SRV", &format!("_http._tcp.{SERVICE}.{ZONE}")).await?,
+    let a = dig_step(&mut transcript, dns, "A", &format!("{SERVICE}.{ZONE}")).await?;
+    let srv = dig_step(
+        &mut transcript,
+        dns,
+        "SRV",
+        &format!("_http._tcp.{SERVICE}.{ZONE}"),
+    )
+    .await?;
+    Ok(ReadmeFlow {
+        answers: ReadmeAnswers { a, srv },
+        transcript,
     })
+}
+
+/// One `dig +short` of the walk-through, written to the transcript.
+async fn dig_step(
+    transcript: &mut String,
+    dns: SocketAddr,
+    record_type: &str,
+    name: &str,
+) -> Result<Vec<String>> {
+    let answers = dig_short(dns, record_type, name).await?;
+    transcript.push_str(&format!(
+        "$ dig +short -p8053 @127.0.0.1 {name} {record_type}\n{}\n",
+        answers.join("\n")
+    ));
+    Ok(answers)
 }
 
 /// `dig @ADDR -p PORT +short NAME TYPE`, one answer per line.

@@ -18,6 +18,8 @@ const POLL_INTERVAL: Duration = Duration::from_millis(200);
 pub struct Answer {
     pub status: StatusCode,
     pub body: Value,
+    /// The body as it came, byte for byte (what `curl` would print).
+    pub text: String,
 }
 
 impl Answer {
@@ -52,7 +54,7 @@ pub async fn call(
     } else {
         serde_json::from_str(&text).with_context(|| format!("{method} {path}: not JSON: {text}"))?
     };
-    Ok(Answer { status, body })
+    Ok(Answer { status, body, text })
 }
 
 pub async fn get(http: SocketAddr, path: &str) -> Result<Answer> {

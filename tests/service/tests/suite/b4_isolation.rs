@@ -8,7 +8,7 @@ use integration_suite::builds::project_images::{Target, project_image};
 use integration_suite::containers::service_container::{DNS_UDP_PORT, HTTP_PORT, ServiceContainer};
 use integration_suite::engine::host::host;
 use reqwest::StatusCode;
-use service_suite::readme_flow::run_readme_flow;
+use service_suite::readme_flow::readme_flow;
 
 #[tokio::test]
 async fn b4_identical_containers_run_side_by_side_unconfigured_on_fixed_ports() -> Result<()> {
@@ -23,8 +23,15 @@ async fn b4_identical_containers_run_side_by_side_unconfigured_on_fixed_ports() 
     let (first_http, second_http) = (first.address(HTTP_PORT)?, second.address(HTTP_PORT)?);
     assert_ne!(first_http.port(), second_http.port());
 
-    let answers = run_readme_flow(first_http, first.address(DNS_UDP_PORT)?).await?;
-    assert_eq!(answers.srv, ["1 1 8000 webapp.svc.cluster.local."]);
+    let flow = readme_flow(first_http, first.address(DNS_UDP_PORT)?).await?;
+    assert_eq!(flow.answers.srv, ["1 1 8000 webapp.svc.cluster.local."]);
+    // The walk-through as the book shows it; only the new service's id
+    // differs between runs.
+    insta::with_settings!({
+        filters => vec![(r#""id":"[^"]*""#, r#""id":"[id]""#)]
+    }, {
+        insta::assert_snapshot!("readme_flow_transcript", flow.transcript);
+    });
 
     // The second instance shares nothing with the first: no state, no name.
     let status = reqwest::get(format!("http://{second_http}/service/webapp"))
