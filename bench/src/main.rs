@@ -27,6 +27,7 @@ use bench::stats::Summary;
 use bench::ways::{Way, parse_ways};
 use integration_suite::builds::project_images::{Target, project_image};
 use integration_suite::containers::startup_timing::{time_service, time_trivial_container};
+use integration_suite::contract::service_package::service_name;
 use integration_suite::engine::host::host;
 use integration_suite::repo::copy::RepoCopy;
 use integration_suite::repo::edits::{add_dependency, append_comment, commit_all};
@@ -36,7 +37,8 @@ const USAGE: &str =
     "usage: bench [--repetitions N] [--ways naive,cargo-chef,project] [--output DIR]";
 /// The file the one-line edit changes, and the crate the lockfile gains:
 /// the same changes the cache tests make.
-const EDITED_FILE: &str = "service_discovery/src/model.rs";
+/// Relative to the service's directory.
+const EDITED_FILE: &str = "src/model.rs";
 const NEW_CRATE: (&str, &str) = ("static_assertions", "1.1.0");
 /// Container starts are quick: never fewer runs than this.
 const MIN_RUNTIME_RUNS: usize = 5;
@@ -106,20 +108,22 @@ struct Commits {
 
 impl Commits {
     fn prepare() -> Result<Self> {
+        let service = service_name()?;
+        let edited_file = format!("{service}/{EDITED_FILE}");
         let base = RepoCopy::new()?;
         let base_commit = commit_all(&base, "as the working tree is")?;
         let edited = RepoCopy::new()?;
-        append_comment(&edited, EDITED_FILE, "one line changed for the benchmark")?;
+        append_comment(&edited, &edited_file, "one line changed for the benchmark")?;
         let edited_commit = commit_all(&edited, "one-line edit")?;
         let new_crate = RepoCopy::new()?;
         append_comment(
             &new_crate,
-            EDITED_FILE,
+            &edited_file,
             "one line changed for the benchmark",
         )?;
         add_dependency(
             &new_crate,
-            "service_discovery/Cargo.toml",
+            &format!("{service}/Cargo.toml"),
             NEW_CRATE.0,
             NEW_CRATE.1,
         )?;
@@ -184,7 +188,8 @@ async fn build_runs(
             say("cold build", cold.seconds);
             record.cold.push(cold.seconds);
             if record.shipped.is_none() {
-                record.shipped = Some(engine.sizes(&cold.image_id, way.binary_path())?);
+                record.shipped =
+                    Some(engine.sizes(&cold.image_id, &way.binary_path(service_name()?))?);
             }
             let layers = engine.layers(&cold.image_id).await?;
             record.cold_images.push((cold.image_id, layers));
@@ -251,17 +256,11 @@ async fn build_runs(
 fn host_incremental_builds(repetitions: usize, progress: &Progress) -> Result<Vec<f64>> {
     let copy = RepoCopy::new()?;
     let target_dir = repo_path("target");
+    let service = service_name()?;
     let cargo_build = || -> Result<f64> {
         let started = Instant::now();
         let status = std::process::Command::new("cargo")
-            .args([
-                "build",
-                "--release",
-                "--locked",
-                "--quiet",
-                "-p",
-                "service_discovery",
-            ])
+            .args(["build", "--release", "--locked", "--quiet", "-p", service])
             .env("CARGO_TARGET_DIR", &target_dir)
             .current_dir(copy.path())
             .stdin(Stdio::null())
@@ -274,7 +273,11 @@ fn host_incremental_builds(repetitions: usize, progress: &Progress) -> Result<Ve
     cargo_build()?;
     let mut times = Vec::new();
     for repetition in 1..=repetitions {
-        append_comment(&copy, EDITED_FILE, &format!("host edit {repetition}"))?;
+        append_comment(
+            &copy,
+            &format!("{service}/{EDITED_FILE}"),
+            &format!("host edit {repetition}"),
+        )?;
         let seconds = cargo_build()?;
         progress.say(format!(
             "host: incremental release build after the edit {seconds:.1} s"
@@ -298,7 +301,7 @@ async fn runner_runtime(target: Target, runs: usize, progress: &Progress) -> Res
         start_to_ready: summary(&ready)?,
         stop_to_exit: summary(&stop)?,
         exit_codes,
-        sizes: image_sizes(None, image, Way::Project.binary_path())?,
+        sizes: image_sizes(None, image, &Way::Project.binary_path(service_name()?))?,
     };
     progress.say(format!(
         "{}: start to ready {:.0} ms, stop to exit {:.0} ms (medians)",

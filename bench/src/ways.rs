@@ -46,13 +46,14 @@ impl Way {
         }
     }
 
-    /// Where the shipped image holds the service's binary.
-    pub fn binary_path(self) -> &'static str {
-        match self {
-            Way::Naive => "/app/target/release/service_discovery",
-            Way::CargoChef => "/usr/local/bin/service_discovery",
-            Way::Project => "/opt/rel/bin/service_discovery",
-        }
+    /// Where the shipped image holds the binary of `service`.
+    pub fn binary_path(self, service: &str) -> String {
+        let dir = match self {
+            Way::Naive => "/app/target/release",
+            Way::CargoChef => "/usr/local/bin",
+            Way::Project => "/opt/rel/bin",
+        };
+        format!("{dir}/{service}")
     }
 }
 
