@@ -28,6 +28,29 @@ pub struct Verdict {
     pub output: String,
 }
 
+impl Verdict {
+    /// Fails with the validator's findings unless it passed `what`.
+    pub fn assert_passed(&self, what: &str) {
+        assert!(self.passed, "{what} failed:\n{}", self.output);
+    }
+
+    /// Fails unless the validator rejected `what` (a file broken on
+    /// purpose) with findings that mention `finding`: a validator that
+    /// checks nothing cannot pass the tests that use it.
+    pub fn assert_rejected(&self, what: &str, finding: &str) {
+        assert!(
+            !self.passed,
+            "{what} accepted a broken file:\n{}",
+            self.output
+        );
+        assert!(
+            self.output.contains(finding),
+            "{what} said:\n{}",
+            self.output
+        );
+    }
+}
+
 /// Runs validator `tool` with `arguments` from `dir`.
 pub async fn validate_in(dir: &Path, tool: &str, arguments: &[&str]) -> Result<Verdict> {
     let executable = validators_dir()?.join(tool);

@@ -7,26 +7,7 @@ use anyhow::Result;
 use integration_suite::ci::definitions::{
     CIRCLECI_CONFIG, CLOUDBUILD_CONFIG, github_workflows, relative,
 };
-use integration_suite::ci::validators::{Verdict, validate, validate_in};
-
-/// Fails with the validator's findings unless it passed.
-fn assert_passed(what: &str, verdict: &Verdict) {
-    assert!(verdict.passed, "{what} failed:\n{}", verdict.output);
-}
-
-/// Fails unless the validator rejected the file and its findings mention `finding`.
-fn assert_rejected(what: &str, verdict: &Verdict, finding: &str) {
-    assert!(
-        !verdict.passed,
-        "{what} accepted a broken file:\n{}",
-        verdict.output
-    );
-    assert!(
-        verdict.output.contains(finding),
-        "{what} said:\n{}",
-        verdict.output
-    );
-}
+use integration_suite::ci::validators::{validate, validate_in};
 
 #[tokio::test]
 async fn ci3_hadolint_passes_both_dockerfiles() -> Result<()> {
@@ -36,11 +17,13 @@ async fn ci3_hadolint_passes_both_dockerfiles() -> Result<()> {
         "FROM debian:bookworm-slim\nRUN cd /tmp && touch x\n",
     )?;
     let verdict = validate_in(broken.path(), "hadolint", &["Dockerfile"]).await?;
-    assert_rejected("hadolint", &verdict, "DL3003");
+    verdict.assert_rejected("hadolint", "DL3003");
 
     // Run from the root, so both pick up the project's .hadolint.yaml.
     for dockerfile in ["docker/Dockerfile", "ci/Dockerfile.cb"] {
-        assert_passed(dockerfile, &validate("hadolint", &[dockerfile]).await?);
+        validate("hadolint", &[dockerfile])
+            .await?
+            .assert_passed(dockerfile);
     }
     Ok(())
 }
@@ -58,7 +41,7 @@ async fn ci_circleci_cloudbuild_and_workflows_match_their_schemas() -> Result<()
         &["--builtin-schema", "vendor.cloudbuild", "cloudbuild.yaml"],
     )
     .await?;
-    assert_rejected("check-jsonschema", &verdict, "cloudbuild.yaml");
+    verdict.assert_rejected("check-jsonschema", "cloudbuild.yaml");
 
     let mut checks = vec![
         ("vendor.circle-ci", CIRCLECI_CONFIG.to_owned()),
@@ -73,7 +56,7 @@ async fn ci_circleci_cloudbuild_and_workflows_match_their_schemas() -> Result<()
     );
     for (schema, file) in checks {
         let verdict = validate("check-jsonschema", &["--builtin-schema", schema, &file]).await?;
-        assert_passed(&format!("{file} against {schema}"), &verdict);
+        verdict.assert_passed(&format!("{file} against {schema}"));
     }
     Ok(())
 }
@@ -93,7 +76,7 @@ async fn ci_actionlint_passes_the_workflows() -> Result<()> {
         &[".github/workflows/broken.yml"],
     )
     .await?;
-    assert_rejected("actionlint", &verdict, "tests");
+    verdict.assert_rejected("actionlint", "tests");
 
     // The run: scripts are checked with shellcheck too, when it is installed.
     let workflows: Vec<String> = github_workflows()?
@@ -102,7 +85,9 @@ async fn ci_actionlint_passes_the_workflows() -> Result<()> {
         .collect();
     assert!(!workflows.is_empty(), "no GitHub workflows found");
     let arguments: Vec<&str> = workflows.iter().map(String::as_str).collect();
-    assert_passed("actionlint", &validate("actionlint", &arguments).await?);
+    validate("actionlint", &arguments)
+        .await?
+        .assert_passed("actionlint");
     Ok(())
 }
 
@@ -111,10 +96,12 @@ async fn ci_yamllint_passes_every_yaml_file() -> Result<()> {
     let broken = tempfile::tempdir()?;
     std::fs::write(broken.path().join("broken.yml"), "key: 1\nkey: 2\n")?;
     let verdict = validate_in(broken.path(), "yamllint", &["--strict", "broken.yml"]).await?;
-    assert_rejected("yamllint", &verdict, "duplication of key");
+    verdict.assert_rejected("yamllint", "duplication of key");
 
     // Every YAML file of the repository, with the committed .yamllint.yaml.
-    assert_passed("yamllint", &validate("yamllint", &["--strict", "."]).await?);
+    validate("yamllint", &["--strict", "."])
+        .await?
+        .assert_passed("yamllint");
     Ok(())
 }
 
@@ -131,7 +118,7 @@ async fn compose_file_matches_the_compose_specification() -> Result<()> {
         &["--builtin-schema", "vendor.compose-spec", "compose.yaml"],
     )
     .await?;
-    assert_rejected("check-jsonschema", &verdict, "compose.yaml");
+    verdict.assert_rejected("check-jsonschema", "compose.yaml");
 
     let verdict = validate(
         "check-jsonschema",
@@ -142,6 +129,6 @@ async fn compose_file_matches_the_compose_specification() -> Result<()> {
         ],
     )
     .await?;
-    assert_passed("docker/compose.yaml against vendor.compose-spec", &verdict);
+    verdict.assert_passed("docker/compose.yaml against vendor.compose-spec");
     Ok(())
 }

@@ -8,7 +8,7 @@
 use std::collections::BTreeSet;
 
 use anyhow::Result;
-use integration_suite::ci::validators::{Verdict, validate, validate_in};
+use integration_suite::ci::validators::{validate, validate_in};
 use integration_suite::contract::service_package::service_package;
 use integration_suite::contract::table::ContainerContract;
 use integration_suite::deploy::manifests::{
@@ -58,19 +58,6 @@ spec:
         privileged: true
 ";
 
-fn assert_rejected(what: &str, verdict: &Verdict, finding: &str) {
-    assert!(
-        !verdict.passed,
-        "{what} accepted a broken manifest:\n{}",
-        verdict.output
-    );
-    assert!(
-        verdict.output.contains(finding),
-        "{what} said:\n{}",
-        verdict.output
-    );
-}
-
 #[tokio::test]
 async fn deploy_manifests_match_the_kubernetes_schemas() -> Result<()> {
     let strict = ["--strict", "--kubernetes-version", KUBERNETES_VERSION];
@@ -79,11 +66,7 @@ async fn deploy_manifests_match_the_kubernetes_schemas() -> Result<()> {
     let mut arguments = strict.to_vec();
     arguments.push("deployment.yaml");
     let verdict = validate_in(broken.path(), "kubernetes-validate", &arguments).await?;
-    assert_rejected(
-        "kubernetes-validate",
-        &verdict,
-        "'readinesProbe' was unexpected",
-    );
+    verdict.assert_rejected("kubernetes-validate", "'readinesProbe' was unexpected");
 
     let files: Vec<String> = manifest_files()?
         .iter()
