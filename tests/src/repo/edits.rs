@@ -88,8 +88,14 @@ pub fn commit_all(copy: &RepoCopy, message: &str) -> Result<String> {
     git(copy, &["rev-parse", "HEAD"])
 }
 
-/// Runs `git ARGS` in the copy, with an identity of its own for commits,
-/// and returns its trimmed output.
+/// When every copy's commits are dated: the same tree committed by two
+/// runs is then the same commit, so build steps that take the commit as an
+/// argument (the version line's `GIT_COMMIT`) stay cached from one run of
+/// the suite to the next.
+const COMMIT_DATE: &str = "2001-01-01T00:00:00Z";
+
+/// Runs `git ARGS` in the copy, with an identity and a date of its own for
+/// commits, and returns its trimmed output.
 pub fn git(copy: &RepoCopy, args: &[&str]) -> Result<String> {
     let output = checked_output(
         Command::new("git")
@@ -100,6 +106,8 @@ pub fn git(copy: &RepoCopy, args: &[&str]) -> Result<String> {
                 "user.email=cache-test@example.invalid",
             ])
             .args(args)
+            .env("GIT_AUTHOR_DATE", COMMIT_DATE)
+            .env("GIT_COMMITTER_DATE", COMMIT_DATE)
             .current_dir(copy.path()),
     )?;
     Ok(output.trim().to_owned())
