@@ -23,6 +23,9 @@ use integration_suite::repo::copy::RepoCopy;
 use integration_suite::repo::edits::{add_dependency, append_comment, commit_all};
 use rstest::rstest;
 
+/// Each case pushes under a namespace of its own (the case's name after
+/// it): the cases build the same copy first, and tags they shared would be
+/// removed by one case while the other still reads them.
 const NAMESPACE: &str = "localhost:5000/integration-suite-rebuilds";
 /// A small crate with no dependencies of its own, not in Cargo.lock.
 const NEW_CRATE: (&str, &str) = ("static_assertions", "1.1.0");
@@ -34,6 +37,15 @@ enum Change {
     SourceFile,
     /// A new dependency of the payload, with its lockfile entry.
     NewDependency,
+}
+
+impl Change {
+    fn slug(self) -> &'static str {
+        match self {
+            Change::SourceFile => "source-file",
+            Change::NewDependency => "new-dependency",
+        }
+    }
 }
 
 /// Whether something stays as it was before the change.
@@ -91,7 +103,8 @@ async fn c2_steps_before_the_project_stay_cached_after_a_change(
     // The dependency layer of the unchanged payload is in the cache, and so
     // is every crate it downloaded.
     let copy = PayloadCopy::new().await?;
-    let before = build(&copy, Target::Builder, build_turn().await).await?;
+    let namespace = format!("{NAMESPACE}-{}", change.slug());
+    let before = build(&copy, &namespace, Target::Builder, build_turn().await).await?;
     // Read now: the next run may move the dependency image's tags.
     let layer_before = top_layer(host.docker(), &before, "builder").await?;
 
@@ -108,7 +121,7 @@ async fn c2_steps_before_the_project_stay_cached_after_a_change(
     }
     make(&copy, change)?;
     commit_all(&copy, "the change under test")?;
-    let after = build(&copy, target, turn).await?;
+    let after = build(&copy, &namespace, target, turn).await?;
     eprintln!(
         "{change:?}: {} rebuilt in {:.0}s",
         target.stage(),
@@ -205,7 +218,12 @@ fn make(copy: &PayloadCopy, change: Change) -> Result<()> {
 /// Builds `target` of the copy stage by stage (`-s`): the dependency stage
 /// first, tagged by the manifests' checksum, then the target. The turn ends
 /// with the build.
-async fn build(copy: &RepoCopy, target: Target, _turn: BuildTurn) -> Result<ScriptBuildRun> {
+async fn build(
+    copy: &RepoCopy,
+    namespace: &str,
+    target: Target,
+    _turn: BuildTurn,
+) -> Result<ScriptBuildRun> {
     ScriptBuild::in_repo(
         copy.path(),
         &[
@@ -214,7 +232,7 @@ async fn build(copy: &RepoCopy, target: Target, _turn: BuildTurn) -> Result<Scri
             "-t",
             target.stage(),
             "-r",
-            NAMESPACE,
+            namespace,
             "-b",
             "cache-rebuilds",
         ],
