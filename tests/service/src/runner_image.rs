@@ -47,10 +47,11 @@ impl ServiceDiscoveryImage {
         };
         let ports = service_package()?
             .contract
-            .expose_words()
+            .ports
             .iter()
-            .map(|port| container_port(port))
-            .collect::<Result<_>>()?;
+            .copied()
+            .map(container_port)
+            .collect();
         Ok(Self {
             name: name.to_owned(),
             tag: tag.to_owned(),
@@ -107,6 +108,8 @@ pub async fn address(
     container: &ContainerAsync<ServiceDiscoveryImage>,
     port: &str,
 ) -> Result<SocketAddr> {
-    let host_port = container.get_host_port_ipv4(container_port(port)?).await?;
+    let host_port = container
+        .get_host_port_ipv4(container_port(port.parse()?))
+        .await?;
     Ok(SocketAddr::from(([127, 0, 0, 1], host_port)))
 }

@@ -10,6 +10,7 @@ use testcontainers::core::ContainerPort;
 use testcontainers::{ContainerRequest, Image, ImageExt};
 
 use integration_suite::containers::run::SUITE_LABEL;
+use integration_suite::contract::table::{Port, Protocol};
 
 pub fn suite_request<I: Image>(
     image: I,
@@ -37,17 +38,11 @@ pub fn suite_request<I: Image>(
         })
 }
 
-/// A port as the container contract and `EXPOSE` write it (`8053/udp`).
-pub fn container_port(port: &str) -> anyhow::Result<ContainerPort> {
-    let (number, protocol) = port.split_once('/').unwrap_or((port, "tcp"));
-    let number: u16 = number
-        .parse()
-        .map_err(|_| anyhow::anyhow!("{port:?} is not PORT/PROTOCOL"))?;
-    match protocol {
-        "tcp" => Ok(ContainerPort::Tcp(number)),
-        "udp" => Ok(ContainerPort::Udp(number)),
-        "sctp" => Ok(ContainerPort::Sctp(number)),
-        _ => anyhow::bail!("{port:?} names no protocol EXPOSE takes"),
+/// A port of the container contract, as testcontainers names it.
+pub fn container_port(port: Port) -> ContainerPort {
+    match port.protocol {
+        Protocol::Tcp => ContainerPort::Tcp(port.number),
+        Protocol::Udp => ContainerPort::Udp(port.number),
     }
 }
 
@@ -56,19 +51,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn reads_ports_as_expose_writes_them() {
-        assert_eq!(
-            container_port("3000/tcp").unwrap(),
-            ContainerPort::Tcp(3000)
-        );
-        assert_eq!(
-            container_port("8053/udp").unwrap(),
-            ContainerPort::Udp(8053)
-        );
-        assert_eq!(container_port("80").unwrap(), ContainerPort::Tcp(80));
-        assert!(container_port("x/tcp").is_err());
-        assert!(container_port("53/icmp").is_err());
-        // The way back: testcontainers names ports as the engine does.
-        assert_eq!(ContainerPort::Udp(8053).to_string(), "8053/udp");
+    fn names_contract_ports_as_the_engine_does() {
+        for text in ["3000/tcp", "8053/udp"] {
+            let port: Port = text.parse().unwrap();
+            assert_eq!(container_port(port).to_string(), text);
+        }
     }
 }
