@@ -27,6 +27,8 @@
 # REGISTRY/IMAGE:builder-CHECKSUM, where CHECKSUM covers every Cargo.toml and
 # Cargo.lock; every later build reads it with --cache-from. This is how
 # caching worked before caches knew about stages; -c does it better.
+# BUILD_NETWORK=host gives RUN steps the host's network instead of the
+# engine's bridge, for an engine whose bridge reaches no crate registry.
 # Prints one line per image on stdout: TARGET IMAGE_ID TAG...
 set -euo pipefail
 CI_SCRIPT_NAME=build_images
@@ -140,10 +142,40 @@ image_name() {
     fi
 }
 
-# Where the finished image goes: the local engine, the registry, or both.
+# ANCHOR: reproducible
+# The images that ship are reproducible: the same commit gives the same
+# manifest digest on any machine, cold or warm. Every timestamp in them is
+# the commit's time: SOURCE_DATE_EPOCH sets the image's creation date and
+# history, and rewrite-timestamp clamps each file's modification time in
+# the layers to it. The engine's own image store cannot take a rewritten
+# image straight from the build (it unpacks as it stores, and the two
+# exclude each other), so a release image goes through an OCI archive:
+# docker load and docker push keep its manifest, hence its digest, as built.
+# Only the release images pay for the rewrite, which recompresses the layers
+# that change: the others hold gigabytes of build output that no one deploys.
+RELEASE_TARGETS=(runner runner-minimal)
+
+is_release_target() {
+    local target=$1 release
+    for release in "${RELEASE_TARGETS[@]}"; do
+        [[ $target == "$release" ]] && return 0
+    done
+    return 1
+}
+
+source_date_epoch() {
+    git -C "$CI_REPO_ROOT" log -1 --format=%ct 2>/dev/null ||
+        ci_die "no commit to date the images with: run from a git checkout with at least one commit"
+}
+
+# Where the finished image goes: the local engine, the registry, or both; a
+# release image first goes to the OCI archive ARCHIVE (see publish_archive).
 output_options() {
     local -n out=$1
-    if $load && $push; then
+    local target=$2 archive=$3
+    if is_release_target "$target" && { $load || $push; }; then
+        out+=(--output "type=oci,dest=$archive,rewrite-timestamp=true")
+    elif $load && $push; then
         out+=(--output 'type=image,push=true')
     elif $load; then
         out+=(--load)
@@ -151,6 +183,22 @@ output_options() {
         out+=(--push)
     fi
 }
+
+# Loads a release image's archive into the engine and pushes its tags;
+# without -l the engine forgets the tags again once they are pushed.
+publish_archive() {
+    local archive=$1 tag
+    shift
+    docker load --quiet --input "$archive" >/dev/null ||
+        ci_die "the engine could not load the image archive the build wrote"
+    if $push; then
+        for tag in "$@"; do
+            docker push --quiet "$tag" >/dev/null || ci_die "could not push $tag: see the registry's log"
+        done
+    fi
+    $load || docker image rm "$@" >/dev/null
+}
+# ANCHOR_END: reproducible
 
 # ANCHOR: cache_options
 # Where a build reads cached layers from and where it writes them.
@@ -208,28 +256,31 @@ manifests_checksum() {
 build_image() {
     local target=$1 commit=$2 branch_tag=$3
     shift 3
-    local tags=("$@") name options=() tag metadata_file image_id
+    local tags=("$@") name options=() tag metadata_file archive image_id
     name=$(image_name "$target")
 
     # No provenance attestation: it records the build's start and end times,
     # so every rebuild, even one taken wholly from the cache, would get a
     # new image id. Without it the same inputs give the same image.
-    options=(--file "$DOCKERFILE" --target "$target" --build-arg "GIT_COMMIT=$commit" --build-arg "SERVICE=$IMAGE" --build-arg "PORTS=$PORTS" --provenance=false)
+    options=(--file "$DOCKERFILE" --target "$target" --build-arg "GIT_COMMIT=$commit" --build-arg "SERVICE=$IMAGE" --build-arg "PORTS=$PORTS" --build-arg "SOURCE_DATE_EPOCH=$(source_date_epoch)" --provenance=false)
     ci_build_args options
+    [[ -z ${BUILD_NETWORK:-} ]] || options+=(--network "$BUILD_NETWORK")
     for tag in "${tags[@]}"; do
         options+=(--tag "$tag")
     done
     cache_options options "$target" "$name" "$branch_tag" "$commit"
-    output_options options
-
     metadata_file=$(mktemp)
+    archive=$(mktemp)
+    output_options options "$target" "$archive"
+
     ci_log "building $target as ${tags[*]}"
     if ! docker buildx build "${options[@]}" --metadata-file "$metadata_file" "$CI_REPO_ROOT" >&2; then
-        rm -f "$metadata_file"
+        rm -f "$metadata_file" "$archive"
         ci_die "building target $target failed: see the build output above"
     fi
+    [[ ! -s $archive ]] || publish_archive "$archive" "${tags[@]}"
     image_id=$(image_id_of "${tags[0]}" "$metadata_file")
-    rm -f "$metadata_file"
+    rm -f "$metadata_file" "$archive"
     printf '%s %s %s\n' "$target" "$image_id" "${tags[*]}"
 }
 

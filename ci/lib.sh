@@ -132,13 +132,16 @@ ci_service_ports() {
 
 # ANCHOR: base_images
 # Every base image the Dockerfiles use, as "upstream-name BUILD_ARG", in
-# build order (the offline rust and postgres images derive from debian).
+# build order (the offline rust and postgres images derive from debian, the
+# build tools from rust). build-tools has no upstream: it is docker/Dockerfile's
+# build_tools stage, built here once and pinned like the others.
 ci_base_images() {
     local rust_minor
     rust_minor=$(ci_rust_version | cut -d. -f1,2)
     printf '%s\n' \
         "debian:bookworm-slim RUNNER_IMAGE" \
         "rust:${rust_minor}-slim-bookworm RUST_IMAGE" \
+        "build-tools:${rust_minor}-slim-bookworm BUILD_TOOLS_IMAGE" \
         "postgres:15-bookworm POSTGRES_IMAGE"
 }
 # ANCHOR_END: base_images
@@ -160,7 +163,7 @@ ci_locked_ref() {
 }
 
 # ANCHOR: base_image_build_args
-# Appends --build-arg RUNNER_IMAGE=... RUST_IMAGE=... POSTGRES_IMAGE=...
+# Appends --build-arg RUNNER_IMAGE=... RUST_IMAGE=... BUILD_TOOLS_IMAGE=... POSTGRES_IMAGE=...
 # (mirrored, pinned by digest) to the named array.
 ci_base_image_build_args() {
     # shellcheck disable=SC2178 # a nameref to the caller's array

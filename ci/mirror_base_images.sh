@@ -9,6 +9,8 @@
 #   --from-upstream  copy the official images, by tag, from Docker Hub (or from
 #                    UPSTREAM_REGISTRY, e.g. a company pull-through cache)
 #   --refresh        rebuild or recopy even when the mirror is up to date
+# Either way the build tools (docker/Dockerfile's build_tools stage, on the
+# pinned rust image) are built here and pinned with the bases.
 #
 # Warm runs take about a second: an image is skipped when the registry holds
 # its tag at exactly the digest the lock pins, from the same source and the
@@ -49,6 +51,20 @@ done
 ci_require_engine
 ci_require_registry
 
+# Where an image comes from: the mode chosen, except for the build tools,
+# which have no upstream and are always built here.
+image_source() {
+    case $1 in
+        build-tools:*) printf 'built' ;;
+        *) printf '%s' "$mode" ;;
+    esac
+}
+
+# docker/Dockerfile's build_tools stage, the build tools image's whole recipe.
+build_tools_stage() {
+    awk '$1 == "FROM" { in_stage = ($NF == "build_tools") } in_stage' "$CI_REPO_ROOT/docker/Dockerfile"
+}
+
 # Field N of the lock line for an upstream image, empty when absent.
 locked_field() {
     [[ -f $CI_BASE_IMAGES_LOCK ]] || return 0
@@ -58,13 +74,14 @@ locked_field() {
 # Identifies what an image is made from, so editing a recipe (or changing
 # the host toolchain) rebuilds it: a short hash of its inputs.
 recipe_id() {
-    local upstream=$1
-    if [[ $mode == upstream ]]; then
+    local upstream=$1 rust_ref=$2
+    if [[ $(image_source "$upstream") == upstream ]]; then
         printf '%s' "-"
         return
     fi
     {
         case $upstream in
+            build-tools:*) build_tools_stage && printf '%s\n' "$rust_ref" ;;
             debian:*) cat "$BASE_IMAGES_DIR/debian_rootfs.sh" ;;
             rust:*)
                 cat "$BASE_IMAGES_DIR/rust.Dockerfile"
@@ -79,7 +96,7 @@ is_up_to_date() {
     local upstream=$1 mirrored=$2 recipe=$3 locked_ref
     locked_ref=$(locked_field "$upstream" 2)
     [[ -n $locked_ref ]] || return 1
-    [[ "$(locked_field "$upstream" 3)" == "$mode" ]] || return 1
+    [[ "$(locked_field "$upstream" 3)" == "$(image_source "$upstream")" ]] || return 1
     [[ "$(locked_field "$upstream" 4)" == "$recipe" ]] || return 1
     [[ "$(ci_registry_digest "$mirrored")" == "${locked_ref##*@}" ]]
 }
@@ -113,6 +130,22 @@ offline_build() {
     ci_log "building $mirrored from ci/base-images/$dockerfile"
     docker buildx build --load --provenance=false --sbom=false \
         -f "$BASE_IMAGES_DIR/$dockerfile" -t "$mirrored" "$@" "$BASE_IMAGES_DIR" >&2 ||
+        ci_die "building $mirrored failed: see the build output above"
+    push_and_pin "$mirrored"
+}
+
+# The build_tools stage on the pinned rust image. Its only input is the
+# stage itself, so the build context is an empty directory.
+built_tools() {
+    local mirrored=$1 rust_ref=$2 context secret=()
+    context=$(mktemp -d)
+    # shellcheck disable=SC2064 # the path is fixed now, on purpose
+    trap "rm -rf '$context'; trap - RETURN" RETURN
+    ci_ca_secret_args secret
+    ci_log "building $mirrored from docker/Dockerfile's build_tools stage"
+    docker buildx build --load --provenance=false --sbom=false --target build_tools \
+        --build-arg "RUST_IMAGE=$rust_ref" "${secret[@]}" \
+        -f "$CI_REPO_ROOT/docker/Dockerfile" -t "$mirrored" "$context" >&2 ||
         ci_die "building $mirrored failed: see the build output above"
     push_and_pin "$mirrored"
 }
@@ -195,7 +228,7 @@ registry_tag_digest() {
 # Records which recipe built the pinned image REF (mirrored@digest).
 remember_recipe() {
     local ref=$1 recipe=$2 name=${1%@*} digest=${1##*@} repo tag
-    [[ $mode == offline ]] || return 0
+    [[ $recipe != - ]] || return 0
     name=${name#"$CI_REGISTRY"/}
     repo=${name%:*} tag=${name##*:}
     [[ "$(ci_registry_digest "$CI_REGISTRY/$repo:$(recipe_tag "$tag" "$recipe")")" == "$digest" ]] && return 0
@@ -206,7 +239,7 @@ remember_recipe() {
 # re-pointing the plain tag at it; fails when there is none.
 adopt_from_registry() {
     local mirrored=$1 recipe=$2 name repo tag digest
-    [[ $mode == offline ]] || return 1
+    [[ $recipe != - ]] || return 1
     name=${mirrored#"$CI_REGISTRY"/}
     repo=${name%:*} tag=${name##*:}
     digest=$(ci_registry_digest "$mirrored-$recipe")
@@ -216,7 +249,11 @@ adopt_from_registry() {
 }
 
 mirror_one() {
-    local upstream=$1 mirrored=$2 debian_ref=$3
+    local upstream=$1 mirrored=$2 debian_ref=$3 rust_ref=$4
+    if [[ $upstream == build-tools:* ]]; then
+        built_tools "$mirrored" "$rust_ref"
+        return
+    fi
     if [[ $mode == upstream ]]; then
         from_upstream "$upstream" "$mirrored"
         return
@@ -239,8 +276,8 @@ write_lock() {
             "# Written by ci/mirror_base_images.sh; read through ci/lib.sh by every build." \
             "# Specific to this host (offline images are built here): not committed." \
             "# One image per line, four fields separated by spaces:" \
-            "#   <upstream name> <mirrored name>@sha256:<digest> <source: offline|upstream> <recipe>" \
-            "# where <recipe> hashes the offline recipe's inputs (- for upstream copies)."
+            "#   <upstream name> <mirrored name>@sha256:<digest> <source: offline|upstream|built> <recipe>" \
+            "# where <recipe> hashes the recipe's inputs (- for upstream copies)."
         printf '%s\n' "$@"
     } >"$tmp"
     mv "$tmp" "$CI_BASE_IMAGES_LOCK"
@@ -248,10 +285,10 @@ write_lock() {
 # ANCHOR_END: lock_format
 
 main() {
-    local lines=() upstream arg mirrored recipe ref debian_ref="" debian_rebuilt=false changed=0
+    local lines=() upstream arg mirrored recipe ref debian_ref="" rust_ref="" debian_rebuilt=false changed=0
     while read -r upstream arg; do
         mirrored=$(ci_mirror_name "$upstream")
-        recipe=$(recipe_id "$upstream")
+        recipe=$(recipe_id "$upstream" "$rust_ref")
         # Images built on the debian base follow it when it changes.
         if ! $refresh && ! { $debian_rebuilt && [[ $mode == offline ]]; } &&
             is_up_to_date "$upstream" "$mirrored" "$recipe"; then
@@ -261,14 +298,15 @@ main() {
             ci_log "$upstream: the registry already holds it for this recipe ($ref)"
             changed=$((changed + 1))
         else
-            ref=$(mirror_one "$upstream" "$mirrored" "$debian_ref")
+            ref=$(mirror_one "$upstream" "$mirrored" "$debian_ref" "$rust_ref")
             ci_log "$upstream: mirrored as $ref"
             changed=$((changed + 1))
             [[ $upstream == debian:* ]] && debian_rebuilt=true
         fi
         remember_recipe "$ref" "$recipe"
         [[ $upstream == debian:* ]] && debian_ref=$ref
-        lines+=("$upstream $ref $mode $recipe")
+        [[ $upstream == rust:* ]] && rust_ref=$ref
+        lines+=("$upstream $ref $(image_source "$upstream") $recipe")
     done < <(ci_base_images)
 
     if ((changed == 0)); then

@@ -59,13 +59,18 @@ impl BenchEngine {
     pub async fn start(bases: &BaseImages, logs: &Path) -> Result<Self> {
         std::fs::create_dir_all(logs)
             .with_context(|| format!("cannot create {}", logs.display()))?;
-        let build_args = [("RUST_IMAGE", &bases.rust), ("RUNNER_IMAGE", &bases.runner)]
-            .into_iter()
+        let pins = [
+            ("RUST_IMAGE", &bases.rust),
+            ("BUILD_TOOLS_IMAGE", &bases.build_tools),
+            ("RUNNER_IMAGE", &bases.runner),
+        ];
+        let build_args = pins
+            .iter()
             .map(|(name, pin)| format!("{name}={}", pin.reference))
             .collect();
         Ok(Self {
             engine: FreshEngine::start().await?,
-            bases: vec![bases.rust.reference.clone(), bases.runner.reference.clone()],
+            bases: pins.iter().map(|(_, pin)| pin.reference.clone()).collect(),
             build_args,
             ca_bundle: ca_bundle(),
             logs: logs.to_owned(),
@@ -132,7 +137,24 @@ impl BenchEngine {
                 format!("type=registry,ref={cache_ref}"),
             ]),
         }
-        args.extend(["--load".into(), context.display().to_string()]);
+        // The project's release images are built as ci/build_images.sh
+        // builds them: dated by the commit, with every file's time clamped
+        // to it, through an OCI archive that the engine then loads.
+        let archive = tempfile::NamedTempFile::new().context("cannot create a temporary file")?;
+        if way == Way::Project {
+            args.extend([
+                "--build-arg".into(),
+                format!("SOURCE_DATE_EPOCH={}", commit_time(context)?),
+                "--output".into(),
+                format!(
+                    "type=oci,dest={},rewrite-timestamp=true",
+                    archive.path().display()
+                ),
+            ]);
+        } else {
+            args.push("--load".into());
+        }
+        args.push(context.display().to_string());
 
         let log_path = self.logs.join(format!("{way}-{label}.log"));
         let log = std::fs::File::create(&log_path)
@@ -147,13 +169,19 @@ impl BenchEngine {
             .status()
             .await
             .context("cannot run docker buildx")?;
-        let seconds = started.elapsed().as_secs_f64();
         if !status.success() {
             bail!(
                 "building {way} ({label}) failed; the log ends with:\n{}",
                 log_tail(&log_path)
             );
         }
+        if way == Way::Project {
+            let archive = archive.path().display().to_string();
+            self.engine
+                .docker(&["load", "--quiet", "--input", &archive])
+                .await?;
+        }
+        let seconds = started.elapsed().as_secs_f64();
         let image_id = self
             .engine
             .docker(&["image", "inspect", "--format", "{{.Id}}", &tag])
@@ -185,6 +213,25 @@ impl BenchEngine {
             .stdout;
         serde_json::from_str(inspect.trim()).context("unexpected docker image inspect output")
     }
+}
+
+/// The committer date of `context`'s HEAD, in seconds since the epoch.
+fn commit_time(context: &Path) -> Result<u64> {
+    let output = Command::new("git")
+        .args(["log", "-1", "--format=%ct"])
+        .current_dir(context)
+        .stdin(Stdio::null())
+        .output()
+        .context("cannot run git")?;
+    ensure!(
+        output.status.success(),
+        "git log failed in {}",
+        context.display()
+    );
+    String::from_utf8_lossy(&output.stdout)
+        .trim()
+        .parse()
+        .with_context(|| format!("git log printed no commit time in {}", context.display()))
 }
 
 /// The unpacked size of an image and of the binary at `binary_path`, read

@@ -24,6 +24,7 @@ mod suite {
     mod image_build_script;
     mod image_dockerfile;
     mod image_rebuilds;
+    mod image_reproducible;
     mod image_runners;
     mod image_stages;
     mod private_deps_git_ssh;

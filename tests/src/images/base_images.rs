@@ -15,7 +15,8 @@ pub struct PinnedImage {
     pub upstream: String,
     /// The mirrored reference, pinned: `localhost:5000/mirror/...@sha256:...`.
     pub reference: String,
-    /// Where the mirror came from: `offline` or `upstream`.
+    /// Where the mirror came from: `offline`, `upstream`, or `built` (the
+    /// build tools, which have no upstream).
     pub source: String,
 }
 
@@ -45,11 +46,14 @@ impl PinnedImage {
     }
 }
 
-/// The three bases every Dockerfile of the project starts from.
+/// The bases every Dockerfile of the project starts from.
 #[derive(Debug, Clone)]
 pub struct BaseImages {
     /// `rust:<version>-slim-bookworm`: the builder stages (`RUST_IMAGE`).
     pub rust: PinnedImage,
+    /// docker/Dockerfile's `build_tools` stage on that image, built by the
+    /// mirror script (`BUILD_TOOLS_IMAGE`).
+    pub build_tools: PinnedImage,
     /// `debian:bookworm-slim`: the runner stage (`RUNNER_IMAGE`).
     pub runner: PinnedImage,
     /// `postgres:15-bookworm`: the database in compose setups (`POSTGRES_IMAGE`).
@@ -108,13 +112,15 @@ impl BaseImages {
         };
         Ok(Self {
             rust: take("rust")?,
+            build_tools: take("build-tools")?,
             runner: take("debian")?,
             postgres: take("postgres")?,
         })
     }
 
-    /// Whether every pin was mirrored from upstream (a host with internet
-    /// access may have done so) rather than built offline.
+    /// Whether every base was mirrored from upstream (a host with internet
+    /// access may have done so) rather than built offline; the build tools
+    /// are built on every host and do not count.
     pub fn all_from_upstream(&self) -> bool {
         [&self.rust, &self.runner, &self.postgres]
             .iter()
@@ -123,9 +129,10 @@ impl BaseImages {
 
     /// The build arguments the project's Dockerfiles take, set to the
     /// pinned mirrors (the same ones `ci/lib.sh` passes).
-    pub fn build_args(&self) -> [(&'static str, &str); 3] {
+    pub fn build_args(&self) -> [(&'static str, &str); 4] {
         [
             ("RUST_IMAGE", &self.rust.reference),
+            ("BUILD_TOOLS_IMAGE", &self.build_tools.reference),
             ("RUNNER_IMAGE", &self.runner.reference),
             ("POSTGRES_IMAGE", &self.postgres.reference),
         ]
@@ -140,18 +147,27 @@ mod tests {
 # comment
 debian:bookworm-slim localhost:5000/mirror/debian:bookworm-slim@sha256:aa offline 0123456789abcdef
 rust:1.95-slim-bookworm localhost:5000/mirror/rust:1.95-slim-bookworm@sha256:bb offline fedcba9876543210
+build-tools:1.95-slim-bookworm localhost:5000/mirror/build-tools:1.95-slim-bookworm@sha256:dd built 00112233aabbccdd
 postgres:15-bookworm localhost:5000/mirror/postgres:15-bookworm@sha256:cc upstream -
 ";
 
     #[test]
-    fn parses_the_three_pins() {
+    fn parses_every_pin() {
         let images = BaseImages::parse(LOCK).unwrap();
         assert_eq!(images.runner.digest(), "sha256:aa");
         assert_eq!(images.runner.repository(), "localhost:5000/mirror/debian");
         assert_eq!(images.rust.upstream, "rust:1.95-slim-bookworm");
         assert_eq!(images.postgres.source, "upstream");
+        assert_eq!(images.build_tools.source, "built");
         assert_eq!(
             images.build_args()[1],
+            (
+                "BUILD_TOOLS_IMAGE",
+                "localhost:5000/mirror/build-tools:1.95-slim-bookworm@sha256:dd"
+            )
+        );
+        assert_eq!(
+            images.build_args()[2],
             (
                 "RUNNER_IMAGE",
                 "localhost:5000/mirror/debian:bookworm-slim@sha256:aa"

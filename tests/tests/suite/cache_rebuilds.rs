@@ -1,5 +1,8 @@
 //! What a change to the repository costs on rebuild, as one table of cases
-//! (C1, C2, C4, C6, and the old way's checksum tag of C7): each case makes
+//! (C1, C2, C4, C6, and the old way's checksum tag of C7), plus a change to
+//! the integration suite's dependencies alone, which the service's
+//! dependency layer must not see (its recipe is the service's package
+//! only, not the workspace): each case makes
 //! one change to a copy of the repository, rebuilds a target with
 //! `ci/build_images.sh -s` and checks what BuildKit and cargo report.
 //!
@@ -29,6 +32,9 @@ use rstest::rstest;
 const NAMESPACE: &str = "localhost:5000/integration-suite-rebuilds";
 /// A small crate with no dependencies of its own, not in Cargo.lock.
 const NEW_CRATE: (&str, &str) = ("static_assertions", "1.1.0");
+/// The integration suite's manifest: a workspace member the service does
+/// not depend on.
+const SUITE_MANIFEST: &str = "tests/Cargo.toml";
 
 /// One change a developer makes.
 #[derive(Debug, Clone, Copy)]
@@ -37,6 +43,8 @@ enum Change {
     SourceFile,
     /// A new dependency of the payload, with its lockfile entry.
     NewDependency,
+    /// A new dependency of the integration suite alone, with its lockfile entry.
+    SuiteDependency,
 }
 
 impl Change {
@@ -44,6 +52,7 @@ impl Change {
         match self {
             Change::SourceFile => "source-file",
             Change::NewDependency => "new-dependency",
+            Change::SuiteDependency => "suite-dependency",
         }
     }
 }
@@ -93,6 +102,20 @@ struct Expected {
         checksum_tag: Kept::Changed,
     }
 )]
+#[case::suite_only_dependency_keeps_the_dependency_layer(
+    Target::Runner,
+    Change::SuiteDependency,
+    Expected {
+        cook: StepOutcome::Cached,
+        dependency_layer: Kept::Same,
+        // The planner reads the whole workspace's graph, so it fetches the
+        // new crate; nothing after it changes.
+        downloads: &["static_assertions 1.1.0"],
+        compiles_workspace_only: true,
+        // The old way's checksum covers every manifest, members or not.
+        checksum_tag: Kept::Changed,
+    }
+)]
 #[tokio::test]
 async fn c2_steps_before_the_project_stay_cached_after_a_change(
     #[case] target: Target,
@@ -111,7 +134,7 @@ async fn c2_steps_before_the_project_stay_cached_after_a_change(
     // One turn from here to the rebuild: no other build may touch the cargo
     // cache mount in between (a --no-cache build would empty it).
     let turn = build_turn().await;
-    if let Change::NewDependency = change {
+    if let Change::NewDependency | Change::SuiteDependency = change {
         // The cache mount holds every crate the lockfile had before the
         // change (the builder may have garbage-collected it since the
         // cached dependency step last ran), and not the new one, which
@@ -130,11 +153,7 @@ async fn c2_steps_before_the_project_stay_cached_after_a_change(
 
     // Nothing before the first project file changes with the project (C2).
     let builder = after.target_progress("builder")?;
-    for step in [
-        "apt-get install",
-        "cargo install cargo-chef",
-        "rustup component add",
-    ] {
+    for step in ["rm -f /etc/apt/apt.conf.d/docker-clean", "apt-get install"] {
         assert_eq!(
             builder.outcome("toolchain", step)?,
             StepOutcome::Cached,
@@ -192,27 +211,29 @@ fn make(copy: &PayloadCopy, change: Change) -> Result<()> {
             &copy.main_source(),
             &format!("edited by a cache test, run {}", std::process::id()),
         ),
-        Change::NewDependency => {
-            let manifest = copy.manifest();
-            add_dependency(copy, &manifest, NEW_CRATE.0, NEW_CRATE.1)?;
-            // Plus a feature no build enables, named for this run: the
-            // recipe is then one no earlier run has cooked, so the
-            // dependency step cannot come from a previous run's cache.
-            let nonce = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)?
-                .as_nanos();
-            copy.edit(&manifest, |text| {
-                let feature = format!("rebuild-check-{nonce} = []\n");
-                Ok(match text.find("[features]\n") {
-                    Some(at) => {
-                        let (head, tail) = text.split_at(at + "[features]\n".len());
-                        format!("{head}{feature}{tail}")
-                    }
-                    None => format!("{text}\n[features]\n{feature}"),
-                })
-            })
-        }
+        Change::NewDependency => add_novel_dependency(copy, &copy.manifest()),
+        Change::SuiteDependency => add_novel_dependency(copy, SUITE_MANIFEST),
     }
+}
+
+/// Adds the new crate to `manifest`, plus a feature no build enables, named
+/// for this run: the workspace is then one no earlier run has seen, so a
+/// cached dependency step cannot be a previous run's.
+fn add_novel_dependency(copy: &PayloadCopy, manifest: &str) -> Result<()> {
+    add_dependency(copy, manifest, NEW_CRATE.0, NEW_CRATE.1)?;
+    let nonce = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_nanos();
+    copy.edit(manifest, |text| {
+        let feature = format!("rebuild-check-{nonce} = []\n");
+        Ok(match text.find("[features]\n") {
+            Some(at) => {
+                let (head, tail) = text.split_at(at + "[features]\n".len());
+                format!("{head}{feature}{tail}")
+            }
+            None => format!("{text}\n[features]\n{feature}"),
+        })
+    })
 }
 
 /// Builds `target` of the copy stage by stage (`-s`): the dependency stage

@@ -192,7 +192,7 @@ async fn ci4_full_registry_cache_brings_the_intermediate_stages_to_an_empty_engi
     let progress = rebuilt.target_progress("builder")?;
     for (stage, step) in [
         ("toolchain", "apt-get install"),
-        ("toolchain", "cargo install cargo-chef"),
+        ("planner", "cargo chef prepare"),
         ("builder", "cargo chef cook"),
     ] {
         assert_eq!(

@@ -1,0 +1,69 @@
+//! Reproducible release images: two cold builds of one commit, each on an
+//! engine of its own that has never built anything, give `runner` and
+//! `runner-minimal` the same manifest digests. What makes it hold: the
+//! commit dates every timestamp (`SOURCE_DATE_EPOCH`, `rewrite-timestamp`),
+//! the bases are pinned by digest, and the compiler is deterministic for
+//! the same sources, paths and flags (`--remap-path-prefix` keeps the
+//! builder's own directories out of the binary). Any of these missing
+//! gives two digests.
+//!
+//! The engines are private (`FreshEngine`) and their build steps use the
+//! host's network (`BUILD_NETWORK=host`): a cold build downloads every
+//! crate, the way a new CI machine does.
+
+use anyhow::Result;
+use integration_suite::builds::build_script::ScriptBuild;
+use integration_suite::engine::fresh_engine::FreshEngine;
+use integration_suite::engine::host::host;
+use integration_suite::repo::copy::RepoCopy;
+use integration_suite::repo::edits::commit_all;
+
+/// Each engine pushes nothing; the namespaces only keep the tags apart.
+const NAMESPACE: &str = "localhost:5000/integration-suite-reproducible";
+const RELEASE_TARGETS: [&str; 2] = ["runner", "runner-minimal"];
+
+#[tokio::test]
+async fn release_images_are_reproducible_across_fresh_engines() -> Result<()> {
+    // The lock and the mirrored bases the fresh engines pull from.
+    host().await;
+    let copy = RepoCopy::new()?;
+    let commit = commit_all(&copy, "built twice, on two fresh engines")?;
+
+    let mut digests = Vec::new();
+    for engine_number in 1..=2 {
+        let engine = FreshEngine::start().await?;
+        let namespace = format!("{NAMESPACE}-{engine_number}");
+        let mut args = vec!["-l", "-r", &namespace, "-b", "reproducible"];
+        for target in RELEASE_TARGETS {
+            args.extend(["-t", target]);
+        }
+        let run = ScriptBuild::in_repo(copy.path(), &args)
+            .env("DOCKER_HOST", engine.docker_host())
+            .env("BUILD_NETWORK", "host")
+            .run()
+            .await?;
+        eprintln!(
+            "engine {engine_number}: {} built cold in {:.0}s",
+            RELEASE_TARGETS.join(" and "),
+            run.elapsed.as_secs_f64()
+        );
+        let ids = RELEASE_TARGETS
+            .iter()
+            .map(|target| Ok(run.image(target)?.id.clone()))
+            .collect::<Result<Vec<_>>>()?;
+        digests.push(ids);
+    }
+
+    for (index, target) in RELEASE_TARGETS.iter().enumerate() {
+        assert_eq!(
+            digests[0][index], digests[1][index],
+            "two cold builds of {commit} gave {target} two digests"
+        );
+        assert!(digests[0][index].starts_with("sha256:"));
+    }
+    assert_ne!(
+        digests[0][0], digests[0][1],
+        "runner and runner-minimal cannot be one image"
+    );
+    Ok(())
+}
