@@ -29,7 +29,11 @@
 # caching worked before caches knew about stages; -c does it better.
 # BUILD_NETWORK=host gives RUN steps the host's network instead of the
 # engine's bridge, for an engine whose bridge reaches no crate registry.
-# Prints one line per image on stdout: TARGET IMAGE_ID TAG...
+# runner and runner-minimal are reproducible: the commit tag of one commit
+# names the same manifest on every machine; the branch tag is the same
+# layers with the inline cache record added.
+# Prints one line per image on stdout: TARGET IMAGE_ID TAG..., where
+# IMAGE_ID is the first tag's.
 set -euo pipefail
 CI_SCRIPT_NAME=build_images
 # shellcheck source=ci/lib.sh
@@ -184,8 +188,8 @@ output_options() {
     fi
 }
 
-# Loads a release image's archive into the engine and pushes its tags;
-# without -l the engine forgets the tags again once they are pushed.
+# Loads a release image's archive into the engine and pushes its tags. The
+# engine keeps them, as it keeps every image it builds and pushes itself.
 publish_archive() {
     local archive=$1 tag
     shift
@@ -196,16 +200,16 @@ publish_archive() {
             docker push --quiet "$tag" >/dev/null || ci_die "could not push $tag: see the registry's log"
         done
     fi
-    $load || docker image rm "$@" >/dev/null
 }
 # ANCHOR_END: reproducible
 
 # ANCHOR: cache_options
-# Where a build reads cached layers from and where it writes them.
+# Where a build reads cached layers from and where it writes them; WRITES
+# is all, registry (no inline cache record in the image) or inline (only that).
 cache_options() {
     # shellcheck disable=SC2178 # a nameref to the caller's array
     local -n cache_out=$1
-    local target=$2 name=$3 branch_tag=$4 commit=$5
+    local target=$2 name=$3 branch_tag=$4 commit=$5 writes=$6
     if $refresh; then
         # Nothing comes from any cache and every base is fetched again, so
         # OS packages and the toolchain are installed anew (C8).
@@ -227,9 +231,9 @@ cache_options() {
         fi
         [[ -z $dependency_ref ]] || cache_out+=(--cache-from "type=registry,ref=$dependency_ref")
     fi
-    cache_out+=(--cache-to type=inline)
+    [[ $writes == registry ]] || cache_out+=(--cache-to type=inline)
     # mode=max: every stage's layers, not only those of the image (CI4).
-    [[ -z $cache_repo ]] ||
+    [[ -z $cache_repo || $writes == inline ]] ||
         cache_out+=(--cache-to "type=registry,ref=$cache_repo:$(cache_tag "$target" "${branch_tag:-$commit}"),mode=max")
 }
 # ANCHOR_END: cache_options
@@ -254,8 +258,8 @@ manifests_checksum() {
 # ANCHOR: build_target
 # Builds one stage, tagged with every TAG given; prints TARGET IMAGE_ID TAG...
 build_image() {
-    local target=$1 commit=$2 branch_tag=$3
-    shift 3
+    local target=$1 commit=$2 branch_tag=$3 writes=$4
+    shift 4
     local tags=("$@") name options=() tag metadata_file archive image_id
     name=$(image_name "$target")
 
@@ -268,7 +272,7 @@ build_image() {
     for tag in "${tags[@]}"; do
         options+=(--tag "$tag")
     done
-    cache_options options "$target" "$name" "$branch_tag" "$commit"
+    cache_options options "$target" "$name" "$branch_tag" "$commit" "$writes"
     metadata_file=$(mktemp)
     archive=$(mktemp)
     output_options options "$target" "$archive"
@@ -306,11 +310,27 @@ image_id_of() {
 
 # A target's image, tagged with the commit and the branch.
 build_target() {
-    local target=$1 commit=$2 branch_tag=$3 name tags=()
+    local target=$1 commit=$2 branch_tag=$3 name tags=() line
     name=$(image_name "$target")
-    tags=("$name:$commit")
-    [[ -z $branch_tag ]] || tags+=("$name:$branch_tag")
-    build_image "$target" "$commit" "$branch_tag" "${tags[@]}"
+    if ! is_release_target "$target"; then
+        tags=("$name:$commit")
+        [[ -z $branch_tag ]] || tags+=("$name:$branch_tag")
+        build_image "$target" "$commit" "$branch_tag" all "${tags[@]}"
+        return
+    fi
+    # A release image is two manifests over the same layers. The commit's
+    # tag names the reproducible one; the branch tag adds the inline cache
+    # record that later builds read (C7), which holds the time it was
+    # written and so can never be reproducible. The second build is taken
+    # whole from the first one's cache.
+    line=$(build_image "$target" "$commit" "$branch_tag" registry "$name:$commit")
+    if [[ -z $branch_tag ]]; then
+        ci_log "no branch tag: the $target image carries no inline cache"
+        printf '%s\n' "$line"
+        return
+    fi
+    build_image "$target" "$commit" "$branch_tag" inline "$name:$branch_tag" >/dev/null
+    printf '%s %s\n' "$line" "$name:$branch_tag"
 }
 # ANCHOR_END: build_target
 
@@ -326,7 +346,7 @@ build_dependency_stage() {
         [[ -z $branch_tag ]] || tags+=("$(image_name "$target"):$branch_tag")
         break
     done
-    build_image "$DEPENDENCY_STAGE" "$commit" "$branch_tag" "${tags[@]}"
+    build_image "$DEPENDENCY_STAGE" "$commit" "$branch_tag" all "${tags[@]}"
 }
 # ANCHOR_END: by_stage
 

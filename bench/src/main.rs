@@ -1,7 +1,8 @@
 //! The build and runtime benchmark: the service built three ways (naive,
 //! cargo-chef's layout, this project's docker/Dockerfile) on a private,
 //! pruned engine, each timed cold, after a one-line source edit, after one
-//! crate is added, and from its registry cache on a pruned engine; the
+//! crate is added to the service, after one is added to the integration
+//! suite alone, and from its registry cache on a pruned engine; the
 //! host's own incremental release build as the reference; this project's
 //! runner images started and stopped. Writes bench.json, bench.md and
 //! bench.svg.
@@ -40,6 +41,8 @@ const USAGE: &str =
 /// Relative to the service's directory.
 const EDITED_FILE: &str = "src/model.rs";
 const NEW_CRATE: (&str, &str) = ("static_assertions", "1.1.0");
+/// The integration suite's manifest, which the service does not depend on.
+const SUITE_MANIFEST: &str = "tests/Cargo.toml";
 /// Container starts are quick: never fewer runs than this.
 const MIN_RUNTIME_RUNS: usize = 5;
 
@@ -99,9 +102,10 @@ impl Progress {
     }
 }
 
-/// The three states of the source each way is built from.
+/// The states of the source each way is built from.
 struct Commits {
     base: (RepoCopy, String),
+    suite_crate: (RepoCopy, String),
     edited: (RepoCopy, String),
     new_crate: (RepoCopy, String),
 }
@@ -112,6 +116,9 @@ impl Commits {
         let edited_file = format!("{service}/{EDITED_FILE}");
         let base = RepoCopy::new()?;
         let base_commit = commit_all(&base, "as the working tree is")?;
+        let suite_crate = RepoCopy::new()?;
+        add_dependency(&suite_crate, SUITE_MANIFEST, NEW_CRATE.0, NEW_CRATE.1)?;
+        let suite_crate_commit = commit_all(&suite_crate, "one crate added to the suite")?;
         let edited = RepoCopy::new()?;
         append_comment(&edited, &edited_file, "one line changed for the benchmark")?;
         let edited_commit = commit_all(&edited, "one-line edit")?;
@@ -130,6 +137,7 @@ impl Commits {
         let new_crate_commit = commit_all(&new_crate, "one crate added")?;
         Ok(Self {
             base: (base, base_commit),
+            suite_crate: (suite_crate, suite_crate_commit),
             edited: (edited, edited_commit),
             new_crate: (new_crate, new_crate_commit),
         })
@@ -141,6 +149,7 @@ struct WayRuns {
     cold: Vec<f64>,
     source_edit: Vec<f64>,
     lockfile_change: Vec<f64>,
+    suite_dependency: Vec<f64>,
     registry_cache: Vec<f64>,
     shipped: Option<bench::engine::ImageSizes>,
     /// Each cold build's image id and layers, read before the next prune.
@@ -205,6 +214,22 @@ async fn build_runs(
                     &step("cache-export"),
                 )
                 .await?;
+
+            // From the cold build's state: only the suite's manifest and
+            // the lockfile differ.
+            let (suite_crate, suite_crate_commit) =
+                (&commits.suite_crate.0, &commits.suite_crate.1);
+            let suite = engine
+                .build(
+                    way,
+                    suite_crate.path(),
+                    suite_crate_commit,
+                    RegistryCache::Unused,
+                    &step("suite-dependency"),
+                )
+                .await?;
+            say("rebuild after adding a crate to the suite", suite.seconds);
+            record.suite_dependency.push(suite.seconds);
 
             let (edited, edited_commit) = (&commits.edited.0, &commits.edited.1);
             let edit = engine
@@ -436,6 +461,7 @@ async fn bench(options: Options) -> Result<()> {
             cold: summary(&record.cold)?,
             source_edit: summary(&record.source_edit)?,
             lockfile_change: summary(&record.lockfile_change)?,
+            suite_dependency: summary(&record.suite_dependency)?,
             registry_cache: summary(&record.registry_cache)?,
             shipped: record.shipped.context("no cold build recorded a size")?,
         });

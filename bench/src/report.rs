@@ -41,6 +41,9 @@ pub struct WayResults {
     pub source_edit: Summary,
     /// After adding one small crate to a manifest and the lockfile.
     pub lockfile_change: Summary,
+    /// After adding the same crate to the integration suite's manifest
+    /// alone: a lockfile change the service does not depend on.
+    pub suite_dependency: Summary,
     /// The cold build's commit again, on a pruned engine, from the way's
     /// registry cache.
     pub registry_cache: Summary,
@@ -90,10 +93,13 @@ const MIB: f64 = 1024.0 * 1024.0;
 pub type Pick = fn(&WayResults) -> &Summary;
 
 /// The kinds of build, in the order the table and the chart show them.
-pub const BUILDS: [(&str, Pick); 4] = [
+pub const BUILDS: [(&str, Pick); 5] = [
     ("cold (empty build cache)", |way| &way.cold),
     ("after a one-line source edit", |way| &way.source_edit),
     ("after adding one crate", |way| &way.lockfile_change),
+    ("after adding a crate to the suite only", |way| {
+        &way.suite_dependency
+    }),
     ("pruned engine, registry cache", |way| &way.registry_cache),
 ];
 
@@ -109,30 +115,74 @@ impl BenchResults {
         let Some(project) = self.way(Way::Project) else {
             return checks;
         };
-        let cold = project.cold.median;
-        let mut ratio = |target: &str, step: &Summary, limit: f64| {
-            let ratio = step.median / cold;
+        let mut against = |target: &str, step: &Summary, reference: (&str, f64), limit: f64| {
+            let (name, seconds) = reference;
+            let ratio = step.median / seconds;
             checks.push(TargetCheck {
-                target: format!("{target} <= {limit:.2} x cold"),
-                measured: format!("{ratio:.2} x cold ({:.0} s of {cold:.0} s)", step.median),
+                target: format!("{target} <= {limit:.2} x {name}"),
+                measured: format!("{ratio:.2} x ({:.1} s against {seconds:.1} s)", step.median),
                 met: ratio <= limit,
             });
         };
-        ratio("source-edit rebuild", &project.source_edit, 0.25);
-        ratio("lockfile-change rebuild", &project.lockfile_change, 0.5);
-        ratio(
+        let cold = ("its cold build", project.cold.median);
+        if let Some(naive) = self.way(Way::Naive) {
+            against(
+                "cold build",
+                &project.cold,
+                ("naive's cold build", naive.cold.median),
+                1.1,
+            );
+        }
+        against(
+            "source-edit rebuild",
+            &project.source_edit,
+            (
+                "the host's incremental build",
+                self.host_incremental_build.median,
+            ),
+            1.05,
+        );
+        against(
+            "lockfile-change rebuild",
+            &project.lockfile_change,
+            cold,
+            0.35,
+        );
+        against(
+            "suite-only dependency rebuild",
+            &project.suite_dependency,
+            ("its source-edit rebuild", project.source_edit.median),
+            1.1,
+        );
+        against(
             "rebuild from the registry cache",
             &project.registry_cache,
+            cold,
             0.15,
         );
         if let Some(chef) = self.way(Way::CargoChef) {
+            let pairs: Vec<(f64, f64)> = project
+                .source_edit
+                .runs
+                .iter()
+                .copied()
+                .zip(chef.source_edit.runs.iter().copied())
+                .collect();
             checks.push(TargetCheck {
-                target: "source-edit rebuild below cargo-chef's".into(),
+                target: "source-edit rebuild below cargo-chef's, median and every repetition"
+                    .into(),
                 measured: format!(
-                    "{:.0} s against {:.0} s",
-                    project.source_edit.median, chef.source_edit.median
+                    "{:.1} s against {:.1} s; by repetition {}",
+                    project.source_edit.median,
+                    chef.source_edit.median,
+                    pairs
+                        .iter()
+                        .map(|(ours, theirs)| format!("{ours:.1}/{theirs:.1}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
-                met: project.source_edit.median < chef.source_edit.median,
+                met: project.source_edit.median < chef.source_edit.median
+                    && pairs.iter().all(|(ours, theirs)| ours < theirs),
             });
         }
         let runtime = &self.runtime;
@@ -314,7 +364,8 @@ mod tests {
             way,
             cold: summary(cold),
             source_edit: summary(edit),
-            lockfile_change: summary(cold * 0.4),
+            lockfile_change: summary(cold * 0.3),
+            suite_dependency: summary(edit),
             registry_cache: summary(cold * 0.1),
             shipped: ImageSizes {
                 image_bytes: 100 << 20,
@@ -345,11 +396,11 @@ mod tests {
             },
             repetitions: 3,
             ways: vec![
-                way(Way::Naive, 300.0, 290.0),
+                way(Way::Naive, 380.0, 290.0),
                 way(Way::CargoChef, 400.0, 60.0),
                 way(Way::Project, 400.0, 50.0),
             ],
-            host_incremental_build: summary(20.0),
+            host_incremental_build: summary(48.0),
             runtime: Runtime {
                 trivial_container: summary(0.4),
                 runner: runner(80, 0.3, 0),
@@ -374,9 +425,11 @@ mod tests {
                 .unwrap_or_else(|| panic!("no check for {prefix}: {checks:#?}"))
                 .met
         };
+        assert!(verdict("cold build <= 1.10 x naive"));
         assert!(verdict("source-edit rebuild <="));
         assert!(verdict("source-edit rebuild below cargo-chef's"));
         assert!(verdict("lockfile-change rebuild"));
+        assert!(verdict("suite-only dependency rebuild"));
         assert!(verdict("rebuild from the registry cache"));
         assert!(verdict("runner <= binary"));
         assert!(verdict("runner-minimal <= binary"));
@@ -389,6 +442,25 @@ mod tests {
     }
 
     #[test]
+    fn one_slower_repetition_misses_the_cargo_chef_target() {
+        let mut results = results();
+        let project = results
+            .ways
+            .iter_mut()
+            .find(|way| way.way == Way::Project)
+            .unwrap();
+        // A median below cargo-chef's 60 s, and one repetition above it.
+        project.source_edit = Summary::of(&[50.0, 50.0, 70.0]).unwrap();
+        let check = results
+            .targets()
+            .into_iter()
+            .find(|check| check.target.starts_with("source-edit rebuild below"))
+            .unwrap();
+        assert!(!check.met, "{check:?}");
+        assert!(check.measured.contains("70.0/60.0"), "{check:?}");
+    }
+
+    #[test]
     fn a_missed_target_is_marked_in_the_page() {
         let page = results().markdown();
         assert!(
@@ -398,7 +470,7 @@ mod tests {
         assert!(page.contains("| **no** |"), "{page}");
         assert!(
             page.contains(
-                "| cold (empty build cache) | 300.0 (300.0) | 400.0 (400.0) | 400.0 (400.0) |"
+                "| cold (empty build cache) | 380.0 (380.0) | 400.0 (400.0) | 400.0 (400.0) |"
             ),
             "{page}"
         );

@@ -100,14 +100,7 @@ async fn c8_refresh_reruns_every_step_and_the_ca_bundle_reaches_no_layer() -> Re
         let turn = build_turn().await;
         let mark = leave_mark(&host, &turn).await?;
         let run = ScriptBuild::new(&[
-            "-n",
-            "-l",
-            "-t",
-            "planner",
-            "-r",
-            NAMESPACE,
-            "-b",
-            "refresh",
+            "-n", "-l", "-t", "planner", "-r", NAMESPACE, "-b", "refresh",
         ])
         .env("CA_BUNDLE", bundle.path())
         .run()

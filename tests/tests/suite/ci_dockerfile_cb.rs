@@ -286,3 +286,28 @@ async fn ci3_classic_builder_builds_dockerfile_cb_and_its_runner_keeps_the_contr
     assert_keeps_the_container_contract(host.docker(), &image.tag).await?;
     Ok(())
 }
+
+/// Both Dockerfiles compile cargo-chef (docker/Dockerfile in its
+/// `build_tools` stage, the variant in its toolchain), so both pin it, and
+/// to one version: their recipes must be read by the same cargo-chef.
+#[test]
+fn ci3_dockerfile_cb_pins_the_same_cargo_chef_as_docker_dockerfile() -> Result<()> {
+    let pin = |path: &str| -> Result<String> {
+        Dockerfile::load(&repo_path(path))?
+            .all_instructions()
+            .find_map(|instruction| {
+                (instruction.keyword == "ARG")
+                    .then(|| instruction.arguments.strip_prefix("CARGO_CHEF_VERSION="))
+                    .flatten()
+                    .map(str::to_owned)
+            })
+            .with_context(|| format!("{path} has no ARG CARGO_CHEF_VERSION=..."))
+    };
+    let reference = pin("docker/Dockerfile")?;
+    assert_eq!(pin(DOCKERFILE_CB)?, reference);
+    assert!(
+        reference.split('.').all(|part| part.parse::<u32>().is_ok()),
+        "cargo-chef is pinned to an exact version, not {reference:?}"
+    );
+    Ok(())
+}

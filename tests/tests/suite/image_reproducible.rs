@@ -47,23 +47,64 @@ async fn release_images_are_reproducible_across_fresh_engines() -> Result<()> {
             RELEASE_TARGETS.join(" and "),
             run.elapsed.as_secs_f64()
         );
-        let ids = RELEASE_TARGETS
-            .iter()
-            .map(|target| Ok(run.image(target)?.id.clone()))
-            .collect::<Result<Vec<_>>>()?;
-        digests.push(ids);
+        let mut built = Vec::new();
+        for target in RELEASE_TARGETS {
+            // The commit's tag: the branch tag adds the inline cache record.
+            let image = run.image(target)?;
+            let layers = engine
+                .docker(&[
+                    "image",
+                    "inspect",
+                    "--format",
+                    "{{json .RootFS.Layers}}",
+                    &image.tags[0],
+                ])
+                .await?;
+            built.push(Built {
+                id: image.id.clone(),
+                layers: serde_json::from_str(layers.stdout.trim())?,
+            });
+        }
+        digests.push(built);
     }
 
     for (index, target) in RELEASE_TARGETS.iter().enumerate() {
-        assert_eq!(
-            digests[0][index], digests[1][index],
-            "two cold builds of {commit} gave {target} two digests"
+        let (first, second) = (&digests[0][index], &digests[1][index]);
+        assert!(
+            first.id == second.id,
+            "two cold builds of {commit} gave {target} two digests, {} and {}: {}",
+            first.id,
+            second.id,
+            first.difference(second)
         );
-        assert!(digests[0][index].starts_with("sha256:"));
+        assert!(first.id.starts_with("sha256:"));
     }
     assert_ne!(
-        digests[0][0], digests[0][1],
+        digests[0][0].id, digests[0][1].id,
         "runner and runner-minimal cannot be one image"
     );
     Ok(())
+}
+
+/// One release image as an engine holds it.
+struct Built {
+    id: String,
+    /// Uncompressed layer digests, bottom first.
+    layers: Vec<String>,
+}
+
+impl Built {
+    /// Where two images of one commit part ways, for the failure message.
+    fn difference(&self, other: &Built) -> String {
+        match self
+            .layers
+            .iter()
+            .zip(&other.layers)
+            .position(|(a, b)| a != b)
+        {
+            Some(index) => format!("layer {} of {} differs", index + 1, self.layers.len()),
+            None if self.layers.len() != other.layers.len() => "the layer counts differ".into(),
+            None => "the layers are identical, so the image configurations differ".into(),
+        }
+    }
 }

@@ -147,7 +147,7 @@ async fn m1_builder_holds_compiled_dependencies_and_no_project_source() -> Resul
     );
     let tools = shell(&builder.id, "cargo chef --version; sccache --version").await?;
     assert!(
-        tools.contains("cargo-chef ") && tools.contains("sccache "),
+        tools.contains("cargo-chef") && tools.contains("sccache "),
         "build tools missing from the builder: {tools}"
     );
     Ok(())
