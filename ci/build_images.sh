@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the project's images from docker/Dockerfile with docker buildx.
 #
-# Usage: ci/build_images.sh [-l] [-p] [-t TARGET]... [-r REGISTRY] [-b BRANCH] [-c CACHE] [-n] [-s]
+# Usage: ci/build_images.sh [-l] [-p] [-t TARGET]... [-r REGISTRY] [-b BRANCH] [-c CACHE] [-n] [-s] [-R]
 #   -l           load the images into the local engine
 #   -p           push the images to REGISTRY
 #   -t TARGET    the Dockerfile stage to build; repeat for several (default: runner)
@@ -10,6 +10,7 @@
 #   -c CACHE     also export the cache of every stage (mode=max) to the repository CACHE, and read it back
 #   -n           refresh: rebuild every step from freshly pulled bases (--no-cache --pull), for OS fixes
 #   -s           stage by stage, the old way: the builder stage first, tagged builder-CHECKSUM, as a cache source
+#   -R           reproducible release images: runner and runner-minimal get no inline cache record
 #   -h           show this help
 #
 # Every image is tagged REGISTRY/IMAGE:COMMIT and REGISTRY/IMAGE:BRANCH, never
@@ -29,11 +30,12 @@
 # caching worked before caches knew about stages; -c does it better.
 # BUILD_NETWORK=host gives RUN steps the host's network instead of the
 # engine's bridge, for an engine whose bridge reaches no crate registry.
-# runner and runner-minimal are reproducible: the commit tag of one commit
-# names the same manifest on every machine; the branch tag is the same
-# layers with the inline cache record added.
-# Prints one line per image on stdout: TARGET IMAGE_ID TAG..., where
-# IMAGE_ID is the first tag's.
+# The release images, runner and runner-minimal, are dated by the commit,
+# so their layers are the same on every machine. With -R so is their
+# configuration, which then leaves out the inline cache record: it holds
+# the time it was written. A release build uses -R with -c, and later
+# builds find its cache in CACHE instead of in the image.
+# Prints one line per image on stdout: TARGET IMAGE_ID TAG...
 set -euo pipefail
 CI_SCRIPT_NAME=build_images
 # shellcheck source=ci/lib.sh
@@ -48,7 +50,7 @@ DEFAULT_BRANCH=main
 DEPENDENCY_STAGE=builder
 
 usage() {
-    sed -n '4,13s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+    sed -n '4,14s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
 }
 
 usage_error() {
@@ -66,6 +68,7 @@ cache_given=false
 cache_repo=""
 refresh=false
 by_stage=false
+reproducible=false
 # Set by -s: REGISTRY/IMAGE:builder-CHECKSUM.
 dependency_ref=""
 
@@ -73,7 +76,7 @@ dependency_ref=""
 parse_options() {
     local option
     OPTIND=1
-    while getopts ':lpt:r:b:c:nsh' option; do
+    while getopts ':lpt:r:b:c:nsRh' option; do
         case $option in
             l) load=true ;;
             p) push=true ;;
@@ -83,6 +86,7 @@ parse_options() {
             c) cache_given=true cache_repo=${OPTARG%/} ;;
             n) refresh=true ;;
             s) by_stage=true ;;
+            R) reproducible=true ;;
             h) usage; exit 0 ;;
             :) usage_error "option -$OPTARG needs a value" ;;
             *) usage_error "unknown option -$OPTARG" ;;
@@ -147,11 +151,12 @@ image_name() {
 }
 
 # ANCHOR: reproducible
-# The images that ship are reproducible: the same commit gives the same
-# manifest digest on any machine, cold or warm. Every timestamp in them is
-# the commit's time: SOURCE_DATE_EPOCH sets the image's creation date and
+# The images that ship are reproducible: with -R the same commit gives the
+# same manifest digest on any machine, cold or warm. Every timestamp in them
+# is the commit's time: SOURCE_DATE_EPOCH sets the image's creation date and
 # history, and rewrite-timestamp clamps each file's modification time in
-# the layers to it. The engine's own image store cannot take a rewritten
+# the layers to it. -R also leaves out the inline cache record, which holds
+# the time it was written (-c keeps the cache). The engine's own image store cannot take a rewritten
 # image straight from the build (it unpacks as it stores, and the two
 # exclude each other), so a release image goes through an OCI archive:
 # docker load and docker push keep its manifest, hence its digest, as built.
@@ -205,7 +210,7 @@ publish_archive() {
 
 # ANCHOR: cache_options
 # Where a build reads cached layers from and where it writes them; WRITES
-# is all, registry (no inline cache record in the image) or inline (only that).
+# is all, or registry for no inline cache record in the image (-R).
 cache_options() {
     # shellcheck disable=SC2178 # a nameref to the caller's array
     local -n cache_out=$1
@@ -233,7 +238,7 @@ cache_options() {
     fi
     [[ $writes == registry ]] || cache_out+=(--cache-to type=inline)
     # mode=max: every stage's layers, not only those of the image (CI4).
-    [[ -z $cache_repo || $writes == inline ]] ||
+    [[ -z $cache_repo ]] ||
         cache_out+=(--cache-to "type=registry,ref=$cache_repo:$(cache_tag "$target" "${branch_tag:-$commit}"),mode=max")
 }
 # ANCHOR_END: cache_options
@@ -310,27 +315,14 @@ image_id_of() {
 
 # A target's image, tagged with the commit and the branch.
 build_target() {
-    local target=$1 commit=$2 branch_tag=$3 name tags=() line
+    local target=$1 commit=$2 branch_tag=$3 name tags=() writes=all
     name=$(image_name "$target")
-    if ! is_release_target "$target"; then
-        tags=("$name:$commit")
-        [[ -z $branch_tag ]] || tags+=("$name:$branch_tag")
-        build_image "$target" "$commit" "$branch_tag" all "${tags[@]}"
-        return
+    tags=("$name:$commit")
+    [[ -z $branch_tag ]] || tags+=("$name:$branch_tag")
+    if $reproducible && is_release_target "$target"; then
+        writes=registry
     fi
-    # A release image is two manifests over the same layers. The commit's
-    # tag names the reproducible one; the branch tag adds the inline cache
-    # record that later builds read (C7), which holds the time it was
-    # written and so can never be reproducible. The second build is taken
-    # whole from the first one's cache.
-    line=$(build_image "$target" "$commit" "$branch_tag" registry "$name:$commit")
-    if [[ -z $branch_tag ]]; then
-        ci_log "no branch tag: the $target image carries no inline cache"
-        printf '%s\n' "$line"
-        return
-    fi
-    build_image "$target" "$commit" "$branch_tag" inline "$name:$branch_tag" >/dev/null
-    printf '%s %s\n' "$line" "$name:$branch_tag"
+    build_image "$target" "$commit" "$branch_tag" "$writes" "${tags[@]}"
 }
 # ANCHOR_END: build_target
 

@@ -1,11 +1,12 @@
-//! Reproducible release images: two cold builds of one commit, each on an
-//! engine of its own that has never built anything, give `runner` and
-//! `runner-minimal` the same manifest digests. What makes it hold: the
-//! commit dates every timestamp (`SOURCE_DATE_EPOCH`, `rewrite-timestamp`),
-//! the bases are pinned by digest, and the compiler is deterministic for
-//! the same sources, paths and flags (`--remap-path-prefix` keeps the
-//! builder's own directories out of the binary). Any of these missing
-//! gives two digests.
+//! Reproducible release images: two cold builds of one commit with
+//! `ci/build_images.sh -R`, each on an engine of its own that has never
+//! built anything, give `runner` and `runner-minimal` the same manifest
+//! digests. What makes it hold: the commit dates every timestamp
+//! (`SOURCE_DATE_EPOCH`, `rewrite-timestamp`), `-R` leaves out the inline
+//! cache record (it holds the time it was written), the bases are pinned by
+//! digest, and the compiler is deterministic for the same sources, paths
+//! and flags (`--remap-path-prefix` keeps the builder's own directories out
+//! of the binary). Any of these missing gives two digests.
 //!
 //! The engines are private (`FreshEngine`) and their build steps use the
 //! host's network (`BUILD_NETWORK=host`): a cold build downloads every
@@ -33,7 +34,7 @@ async fn release_images_are_reproducible_across_fresh_engines() -> Result<()> {
     for engine_number in 1..=2 {
         let engine = FreshEngine::start().await?;
         let namespace = format!("{NAMESPACE}-{engine_number}");
-        let mut args = vec!["-l", "-r", &namespace, "-b", "reproducible"];
+        let mut args = vec!["-R", "-l", "-r", &namespace, "-b", "reproducible"];
         for target in RELEASE_TARGETS {
             args.extend(["-t", target]);
         }
@@ -49,7 +50,6 @@ async fn release_images_are_reproducible_across_fresh_engines() -> Result<()> {
         );
         let mut built = Vec::new();
         for target in RELEASE_TARGETS {
-            // The commit's tag: the branch tag adds the inline cache record.
             let image = run.image(target)?;
             let layers = engine
                 .docker(&[
@@ -60,9 +60,30 @@ async fn release_images_are_reproducible_across_fresh_engines() -> Result<()> {
                     &image.tags[0],
                 ])
                 .await?;
+            let config = engine
+                .docker(&["image", "inspect", "--format", "{{json .}}", &image.tags[0]])
+                .await?;
+            let history = engine
+                .docker(&[
+                    "history",
+                    "--no-trunc",
+                    "--format",
+                    "{{json .}}",
+                    &image.tags[0],
+                ])
+                .await?;
+            let mut config: serde_json::Value = serde_json::from_str(config.stdout.trim())?;
+            if let Some(fields) = config.as_object_mut() {
+                // What names the image rather than describing it.
+                for name in ["Id", "RepoTags", "RepoDigests", "Metadata", "Descriptor"] {
+                    fields.remove(name);
+                }
+                fields.insert("history".into(), history.stdout.trim().into());
+            }
             built.push(Built {
                 id: image.id.clone(),
                 layers: serde_json::from_str(layers.stdout.trim())?,
+                config,
             });
         }
         digests.push(built);
@@ -91,6 +112,8 @@ struct Built {
     id: String,
     /// Uncompressed layer digests, bottom first.
     layers: Vec<String>,
+    /// What the engine reports of the configuration, with the history.
+    config: serde_json::Value,
 }
 
 impl Built {
@@ -104,7 +127,33 @@ impl Built {
         {
             Some(index) => format!("layer {} of {} differs", index + 1, self.layers.len()),
             None if self.layers.len() != other.layers.len() => "the layer counts differ".into(),
-            None => "the layers are identical, so the image configurations differ".into(),
+            None => {
+                let empty = serde_json::Map::new();
+                let fields =
+                    |value: &serde_json::Value| value.as_object().unwrap_or(&empty).clone();
+                let (mine, theirs) = (fields(&self.config), fields(&other.config));
+                let differing: Vec<String> = mine
+                    .iter()
+                    .filter(|(name, value)| theirs.get(*name) != Some(value))
+                    .map(|(name, value)| {
+                        let clip = |text: String| text.chars().take(400).collect::<String>();
+                        format!(
+                            "{name}: {} against {}",
+                            clip(value.to_string()),
+                            clip(
+                                theirs
+                                    .get(name)
+                                    .map(ToString::to_string)
+                                    .unwrap_or_default()
+                            )
+                        )
+                    })
+                    .collect();
+                format!(
+                    "the layers are identical, so the image configurations differ ({})",
+                    differing.join("; ")
+                )
+            }
         }
     }
 }
