@@ -14,9 +14,7 @@
 //! compared with.
 
 use anyhow::{Context, Result, ensure};
-use integration_suite::builds::build_progress::{
-    BuildProgress, StepOutcome, compiled_crates, downloaded_crates,
-};
+use integration_suite::builds::build_progress::{StepOutcome, compiled_crates, downloaded_crates};
 use integration_suite::builds::build_script::{ScriptBuild, ScriptBuildRun};
 use integration_suite::builds::cargo_cache_mount::{evict_crate, fetch_lockfile};
 use integration_suite::builds::project_images::{BuildTurn, Target, build_turn};
@@ -172,7 +170,7 @@ async fn c2_steps_before_the_project_stay_cached_after_a_change(
         "dependency layer {layer_before} before, {layer_after} after"
     );
 
-    let downloads = every_download(&after.progress);
+    let downloads = every_download(&after);
     assert_eq!(
         downloads, expected.downloads,
         "crates downloaded: {downloads:?}, expected {:?}",
@@ -266,11 +264,13 @@ fn kept(same: bool) -> Kept {
     if same { Kept::Same } else { Kept::Changed }
 }
 
-/// Every crate any step of the run downloaded, as `NAME VERSION`.
-fn every_download(progress: &BuildProgress) -> Vec<String> {
-    progress
-        .executed()
+/// Every crate any step of any build of the run downloaded, as `NAME
+/// VERSION`. Read build by build: with `-s` the planner runs in the
+/// dependency stage's build and is reported cached in the target's.
+fn every_download(run: &ScriptBuildRun) -> Vec<String> {
+    run.per_target
         .iter()
+        .flat_map(|(_, progress)| progress.executed())
         .flat_map(|step| downloaded_crates(step.lines()))
         .collect()
 }

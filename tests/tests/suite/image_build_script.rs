@@ -118,7 +118,8 @@ async fn m8_b5_a_feature_branch_build_is_one_buildx_command() -> Result<()> {
             (r"\b[0-9a-f]{40}(-dirty)?\b", "<commit>"),
             (r"sha256:[0-9a-f]{64}", "sha256:<digest>"),
             (r"src=[^ ,']+", "src=<host CA bundle>"),
-            (r"/tmp/[^ ']+", "<temporary file>"),
+            (r"/tmp/[^ ',]+", "<temporary file>"),
+            (r"SOURCE_DATE_EPOCH=[0-9]+", "SOURCE_DATE_EPOCH=<commit time>"),
         ]
     }, {
         insta::assert_snapshot!("feature_branch_buildx_command", command_line(build));
