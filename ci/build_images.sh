@@ -209,12 +209,12 @@ publish_archive() {
 # ANCHOR_END: reproducible
 
 # ANCHOR: cache_options
-# Where a build reads cached layers from and where it writes them; WRITES
-# is all, or registry for no inline cache record in the image (-R).
+# Where a build reads cached layers from and where it writes them. With -R
+# a release image gets no inline cache record.
 cache_options() {
     # shellcheck disable=SC2178 # a nameref to the caller's array
     local -n cache_out=$1
-    local target=$2 name=$3 branch_tag=$4 commit=$5 writes=$6
+    local target=$2 name=$3 branch_tag=$4 commit=$5
     if $refresh; then
         # Nothing comes from any cache and every base is fetched again, so
         # OS packages and the toolchain are installed anew (C8).
@@ -236,7 +236,7 @@ cache_options() {
         fi
         [[ -z $dependency_ref ]] || cache_out+=(--cache-from "type=registry,ref=$dependency_ref")
     fi
-    [[ $writes == registry ]] || cache_out+=(--cache-to type=inline)
+    { $reproducible && is_release_target "$target"; } || cache_out+=(--cache-to type=inline)
     # mode=max: every stage's layers, not only those of the image (CI4).
     [[ -z $cache_repo ]] ||
         cache_out+=(--cache-to "type=registry,ref=$cache_repo:$(cache_tag "$target" "${branch_tag:-$commit}"),mode=max")
@@ -263,8 +263,8 @@ manifests_checksum() {
 # ANCHOR: build_target
 # Builds one stage, tagged with every TAG given; prints TARGET IMAGE_ID TAG...
 build_image() {
-    local target=$1 commit=$2 branch_tag=$3 writes=$4
-    shift 4
+    local target=$1 commit=$2 branch_tag=$3
+    shift 3
     local tags=("$@") name options=() tag metadata_file archive image_id
     name=$(image_name "$target")
 
@@ -277,7 +277,7 @@ build_image() {
     for tag in "${tags[@]}"; do
         options+=(--tag "$tag")
     done
-    cache_options options "$target" "$name" "$branch_tag" "$commit" "$writes"
+    cache_options options "$target" "$name" "$branch_tag" "$commit"
     metadata_file=$(mktemp)
     archive=$(mktemp)
     output_options options "$target" "$archive"
@@ -315,14 +315,11 @@ image_id_of() {
 
 # A target's image, tagged with the commit and the branch.
 build_target() {
-    local target=$1 commit=$2 branch_tag=$3 name tags=() writes=all
+    local target=$1 commit=$2 branch_tag=$3 name tags=()
     name=$(image_name "$target")
     tags=("$name:$commit")
     [[ -z $branch_tag ]] || tags+=("$name:$branch_tag")
-    if $reproducible && is_release_target "$target"; then
-        writes=registry
-    fi
-    build_image "$target" "$commit" "$branch_tag" "$writes" "${tags[@]}"
+    build_image "$target" "$commit" "$branch_tag" "${tags[@]}"
 }
 # ANCHOR_END: build_target
 
@@ -338,7 +335,7 @@ build_dependency_stage() {
         [[ -z $branch_tag ]] || tags+=("$(image_name "$target"):$branch_tag")
         break
     done
-    build_image "$DEPENDENCY_STAGE" "$commit" "$branch_tag" all "${tags[@]}"
+    build_image "$DEPENDENCY_STAGE" "$commit" "$branch_tag" "${tags[@]}"
 }
 # ANCHOR_END: by_stage
 
