@@ -10,6 +10,7 @@ mod suite {
     mod book_doctest;
     mod book_links;
     mod book_render;
+    mod book_stage_graph;
     mod cache_layers;
     mod cache_rebuilds;
     mod cache_refresh;

@@ -7,6 +7,7 @@ pub mod browser;
 pub mod claims;
 pub mod render;
 pub mod sources;
+pub mod stage_graph;
 pub mod tools;
 
 use std::path::PathBuf;

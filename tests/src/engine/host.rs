@@ -14,6 +14,7 @@ use tokio::process::Command;
 use tokio::sync::OnceCell;
 
 use crate::ci::script_error::script_reason;
+use crate::engine::disk_space::{WrittenDirectory, check_free_space};
 use crate::engine::leftovers::remove_leftovers;
 use crate::images::base_images::{BaseImages, LOCK_FILE};
 use crate::repo::{repo_path, repo_root};
@@ -77,6 +78,7 @@ fn abort_run(error: &anyhow::Error) -> ! {
 async fn prepare() -> Result<BaseImages> {
     check_engine().await?;
     check_registry().await?;
+    check_disk_space().await?;
     remove_leftovers(&connect()?).await?;
     mirror_base_images().await?;
     BaseImages::load(&repo_path(LOCK_FILE))
@@ -111,6 +113,31 @@ async fn check_engine() -> Result<()> {
             ENGINE_TIMEOUT.as_secs()
         ),
     }
+}
+
+/// The engine's store, the temporary directory (private engines, copies of
+/// the repository) and the build output all grow during a run.
+async fn check_disk_space() -> Result<()> {
+    let info = connect()?.info().await.map_err(|error| {
+        anyhow!("cannot read the engine's settings ({error}): {BOOTSTRAP_HINT}")
+    })?;
+    let store = info
+        .docker_root_dir
+        .ok_or_else(|| anyhow!("the engine does not report its data directory"))?;
+    check_free_space(&[
+        WrittenDirectory {
+            role: "the engine's store",
+            path: store.into(),
+        },
+        WrittenDirectory {
+            role: "private engines and copies",
+            path: std::env::temp_dir(),
+        },
+        WrittenDirectory {
+            role: "build output",
+            path: repo_path("target"),
+        },
+    ])
 }
 
 async fn check_registry() -> Result<()> {

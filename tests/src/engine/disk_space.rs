@@ -1,0 +1,106 @@
+//! Free disk space, checked once before the first test. A run writes many
+//! gigabytes (cold builds in the engine's store, private engines and copies
+//! of the repository in the temporary directory), and a disk that fills
+//! half-way through shows up as build steps and engines failing in tests
+//! that have nothing to do with space.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+
+/// What one run of the pipeline suite writes at its peak, on top of what the
+/// engine already holds, with a margin: the free space measured on a cold
+/// run went down by about 21 GiB.
+pub const NEEDED_GIB: u64 = 25;
+
+const GIB: u64 = 1 << 30;
+
+/// A directory the suite writes to, and what it is to the reader.
+pub struct WrittenDirectory {
+    pub role: &'static str,
+    pub path: PathBuf,
+}
+
+/// Fails with one line naming the filesystem that has too little space and
+/// what the run keeps there. Directories on one filesystem share its space.
+pub fn check_free_space(directories: &[WrittenDirectory]) -> Result<()> {
+    let mut filesystems: Vec<(u64, u64, Vec<&WrittenDirectory>)> = Vec::new();
+    for directory in directories {
+        let stats = rustix::fs::statvfs(&directory.path).with_context(|| {
+            format!(
+                "cannot read the free space of {} ({})",
+                directory.path.display(),
+                directory.role
+            )
+        })?;
+        let available = stats.f_bavail.saturating_mul(stats.f_frsize);
+        match filesystems.iter_mut().find(|(id, ..)| *id == stats.f_fsid) {
+            Some((_, _, sharing)) => sharing.push(directory),
+            None => filesystems.push((stats.f_fsid, available, vec![directory])),
+        }
+    }
+    for (_, available, sharing) in &filesystems {
+        enough_space(*available, sharing)?;
+    }
+    Ok(())
+}
+
+fn enough_space(available: u64, sharing: &[&WrittenDirectory]) -> Result<()> {
+    if available >= NEEDED_GIB * GIB {
+        return Ok(());
+    }
+    let held: Vec<String> = sharing
+        .iter()
+        .map(|directory| format!("{} {}", directory.role, shown(&directory.path)))
+        .collect();
+    bail!(
+        "only {:.1} GiB free where the run keeps {}; it needs about {NEEDED_GIB} GiB: \
+         free some (old images, `docker builder prune --filter until=24h`) or set TMPDIR \
+         to a larger disk, then rerun",
+        available as f64 / GIB as f64,
+        held.join(" and ")
+    )
+}
+
+fn shown(path: &Path) -> String {
+    format!("({})", path.display())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn directory(role: &'static str, path: &str) -> WrittenDirectory {
+        WrittenDirectory {
+            role,
+            path: PathBuf::from(path),
+        }
+    }
+
+    #[test]
+    fn enough_space_passes_and_too_little_names_every_directory_on_the_disk() {
+        let store = directory("the engine's store", "/var/lib/docker");
+        let temporary = directory("temporary copies", "/tmp");
+        enough_space(NEEDED_GIB * GIB, &[&store]).expect("exactly the need is enough");
+
+        let error = enough_space(12 * GIB + GIB / 2, &[&store, &temporary])
+            .expect_err("less than the need must fail");
+        assert_eq!(
+            error.to_string(),
+            "only 12.5 GiB free where the run keeps the engine's store (/var/lib/docker) \
+             and temporary copies (/tmp); it needs about 25 GiB: free some (old images, \
+             `docker builder prune --filter until=24h`) or set TMPDIR to a larger disk, then rerun"
+        );
+    }
+
+    #[test]
+    fn a_directory_that_cannot_be_read_is_named() {
+        let missing = directory("the engine's store", "/nonexistent/docker-root");
+        let error =
+            check_free_space(&[missing]).expect_err("a missing directory has no free space");
+        assert_eq!(
+            error.to_string(),
+            "cannot read the free space of /nonexistent/docker-root (the engine's store)"
+        );
+    }
+}
