@@ -12,12 +12,11 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, anyhow, bail, ensure};
+use anyhow::{Context, Result, bail, ensure};
 use yaml_rust2::Yaml;
 
 use crate::builds::dockerfile::Dockerfile;
 use crate::ci::definitions::{load_yaml, relative};
-use crate::ci::validators::{Verdict, validate_in};
 use crate::contract::service_package::{service_name, workspace_metadata};
 use crate::repo::repo_path;
 
@@ -420,106 +419,6 @@ fn kebab_case(camel: &str) -> String {
         kebab.push(c.to_ascii_lowercase());
     }
     kebab
-}
-
-/// One result checkov reports.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Finding {
-    pub check_id: String,
-    /// What the check asks, e.g. "Image should use digest".
-    pub check_name: String,
-    /// The file's name, without directory.
-    pub file: String,
-    pub resource: String,
-    /// A skip's reason; empty for other results.
-    pub comment: String,
-}
-
-/// What checkov said about a directory.
-#[derive(Debug, Clone)]
-pub struct CheckovReport {
-    pub verdict: Verdict,
-    pub passed: Vec<Finding>,
-    pub failed: Vec<Finding>,
-    pub skipped: Vec<Finding>,
-    pub parsing_errors: Vec<String>,
-}
-
-/// Runs checkov's Kubernetes checks on `target` from `dir`, offline:
-/// `--skip-download` keeps it from asking the platform for guidelines,
-/// severities and policies. The findings come from its JSON report, the
-/// console output is kept for messages.
-pub async fn checkov(dir: &Path, target: &str) -> Result<CheckovReport> {
-    let output = tempfile::tempdir()?;
-    let report_path = output.path().join("checkov.json");
-    let output_paths = format!("console,{}", report_path.display());
-    let verdict = validate_in(
-        dir,
-        "checkov",
-        &[
-            "--framework",
-            "kubernetes",
-            "--skip-download",
-            "--compact",
-            "--output",
-            "cli",
-            "--output",
-            "json",
-            "--output-file-path",
-            &output_paths,
-            "--directory",
-            target,
-        ],
-    )
-    .await?;
-    let text = std::fs::read_to_string(&report_path).map_err(|error| {
-        anyhow!(
-            "checkov wrote no JSON report ({error}):\n{}",
-            verdict.output
-        )
-    })?;
-    let report: serde_json::Value = serde_json::from_str(&text)
-        .with_context(|| format!("checkov's JSON report does not parse:\n{text}"))?;
-    let results = &report["results"];
-    let findings = |key: &str| -> Vec<Finding> {
-        let mut found: Vec<Finding> = results[key]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|result| {
-                let text = |field: &str| result[field].as_str().unwrap_or_default().to_owned();
-                Finding {
-                    check_id: text("check_id"),
-                    check_name: text("check_name"),
-                    file: file_name(Path::new(&text("file_path"))),
-                    resource: text("resource"),
-                    comment: result["check_result"]["suppress_comment"]
-                        .as_str()
-                        .unwrap_or_default()
-                        .to_owned(),
-                }
-            })
-            .collect();
-        found.sort();
-        found
-    };
-    let parsing_errors = results["parsing_errors"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|error| {
-            error
-                .as_str()
-                .map_or_else(|| error.to_string(), str::to_owned)
-        })
-        .collect();
-    Ok(CheckovReport {
-        passed: findings("passed_checks"),
-        failed: findings("failed_checks"),
-        skipped: findings("skipped_checks"),
-        parsing_errors,
-        verdict,
-    })
 }
 
 fn file_name(path: &Path) -> String {

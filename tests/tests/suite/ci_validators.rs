@@ -3,11 +3,15 @@
 //! shown a broken file of the same kind, so a validator that checks nothing
 //! cannot pass these tests.
 
+use std::path::Path;
+
 use anyhow::Result;
+use integration_suite::ci::checkov::checkov;
 use integration_suite::ci::definitions::{
     CIRCLECI_CONFIG, CLOUDBUILD_CONFIG, github_workflows, relative,
 };
 use integration_suite::ci::validators::{validate, validate_in};
+use integration_suite::repo::repo_root;
 
 #[tokio::test]
 async fn ci3_hadolint_passes_both_dockerfiles() -> Result<()> {
@@ -130,5 +134,85 @@ async fn compose_file_matches_the_compose_specification() -> Result<()> {
     )
     .await?;
     verdict.assert_passed("docker/compose.yaml against vendor.compose-spec");
+    Ok(())
+}
+
+/// A Dockerfile checkov must refuse: a `latest` base (CKV_DOCKER_7).
+const LATEST_BASE_DOCKERFILE: &str = "FROM debian:latest\nUSER 10001\n\
+HEALTHCHECK CMD true\nCMD [\"true\"]\n";
+
+/// checkov's policies for Dockerfiles, GitHub workflows and CircleCI, on
+/// every such file of the repository. Cloud Build and compose files have
+/// no checkov framework; they are held to their schemas above. A skip is
+/// only accepted with a reason, and every file must have been checked:
+/// checkov leaves out a file it cannot read without saying so (a workflow
+/// whose `cancel-in-progress` is an expression, for one).
+#[tokio::test]
+async fn ci_checkov_passes_the_dockerfiles_and_ci_definitions_with_reasoned_skips() -> Result<()> {
+    let broken = tempfile::tempdir()?;
+    std::fs::write(broken.path().join("Dockerfile"), LATEST_BASE_DOCKERFILE)?;
+    let report = checkov(broken.path(), &["dockerfile"], &["Dockerfile"]).await?;
+    assert!(
+        !report.verdict.passed && report.failed.iter().any(|f| f.check_id == "CKV_DOCKER_7"),
+        "checkov did not report the latest base as CKV_DOCKER_7:\n{}",
+        report.verdict.output
+    );
+
+    let mut files = vec![
+        "docker/Dockerfile".to_owned(),
+        "ci/Dockerfile.cb".to_owned(),
+        CIRCLECI_CONFIG.to_owned(),
+    ];
+    files.extend(github_workflows()?.iter().map(|path| relative(path)));
+    let targets: Vec<&str> = files.iter().map(String::as_str).collect();
+    let report = checkov(
+        repo_root(),
+        &["dockerfile", "github_actions", "circleci_pipelines"],
+        &targets,
+    )
+    .await?;
+    let failed: Vec<String> = report
+        .failed
+        .iter()
+        .map(|f| {
+            format!(
+                "  {} {}: {} ({})",
+                f.check_id, f.check_name, f.resource, f.file
+            )
+        })
+        .collect();
+    assert!(
+        failed.is_empty() && report.parsing_errors.is_empty() && report.verdict.passed,
+        "checkov failed:\n{}\ncould not parse {:?}\n{}",
+        failed.join("\n"),
+        report.parsing_errors,
+        report.verdict.output
+    );
+    let unreasoned: Vec<String> = report
+        .skipped
+        .iter()
+        .filter(|f| f.comment.trim().is_empty())
+        .map(|f| format!("  {} in {}", f.check_id, f.file))
+        .collect();
+    assert!(
+        unreasoned.is_empty(),
+        "skips without a reason:\n{}",
+        unreasoned.join("\n")
+    );
+    for file in &files {
+        let name = Path::new(file)
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        assert!(
+            report
+                .passed
+                .iter()
+                .chain(&report.skipped)
+                .any(|f| f.file == name),
+            "checkov checked nothing in {file}:\n{}",
+            report.verdict.output
+        );
+    }
     Ok(())
 }

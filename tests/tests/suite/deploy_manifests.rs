@@ -8,11 +8,12 @@
 use std::collections::BTreeSet;
 
 use anyhow::Result;
+use integration_suite::ci::checkov::checkov;
 use integration_suite::ci::validators::{validate, validate_in};
 use integration_suite::contract::service_package::service_package;
 use integration_suite::contract::table::ContainerContract;
 use integration_suite::deploy::manifests::{
-    EnvValue, KUBERNETES_VERSION, KUSTOMIZATION, MANIFESTS_DIR, Manifest, checkov, container_env,
+    EnvValue, KUBERNETES_VERSION, KUSTOMIZATION, MANIFESTS_DIR, Manifest, container_env,
     kubernetes_name, kustomization_resources, liveness_route, manifest_files, manifests, only,
     runner_image, runner_user, service_subcommands, service_variables, shutdown_timeout_default,
 };
@@ -151,14 +152,14 @@ fn declared_skips(
 async fn deploy_manifests_pass_checkov() -> Result<()> {
     let broken = tempfile::tempdir()?;
     std::fs::write(broken.path().join("pod.yaml"), PRIVILEGED_POD)?;
-    let report = checkov(broken.path(), ".").await?;
+    let report = checkov(broken.path(), &["kubernetes"], &["."]).await?;
     assert!(
         !report.verdict.passed && report.failed.iter().any(|f| f.check_id == "CKV_K8S_16"),
         "checkov did not report the privileged pod as CKV_K8S_16:\n{}",
         report.verdict.output
     );
 
-    let report = checkov(repo_root(), MANIFESTS_DIR).await?;
+    let report = checkov(repo_root(), &["kubernetes"], &[MANIFESTS_DIR]).await?;
     let failed: Vec<String> = report
         .failed
         .iter()
