@@ -22,6 +22,10 @@ struct Report {
     first_start: Option<Instant>,
     tests: Vec<TestTime>,
     builds: Vec<BuildRecord>,
+    /// Where a thread panicked and the first line of what it said: the
+    /// report ends with them, so a log cut to its last lines still says
+    /// why the run failed.
+    panics: Vec<(String, String)>,
 }
 
 struct TestTime {
@@ -47,6 +51,11 @@ fn with_report(change: impl FnOnce(&mut Report)) {
         unsafe {
             libc::atexit(print_at_exit);
         }
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            record_panic(info);
+            previous(info);
+        }));
     });
     let mut report = REPORT
         .lock()
@@ -96,6 +105,33 @@ impl Drop for TestTimer {
         };
         with_report(|report| report.tests.push(time));
     }
+}
+
+/// Called from the panic hook: never blocks (the panicking thread may hold
+/// the report's lock) and never panics itself.
+fn record_panic(info: &std::panic::PanicHookInfo<'_>) {
+    let Ok(mut report) = REPORT.try_lock() else {
+        return;
+    };
+    let thread = std::thread::current()
+        .name()
+        .unwrap_or("unnamed thread")
+        .to_owned();
+    let message = info
+        .payload()
+        .downcast_ref::<&str>()
+        .map(|text| (*text).to_owned())
+        .or_else(|| info.payload().downcast_ref::<String>().cloned())
+        .unwrap_or_default();
+    let first_line = message.lines().next().unwrap_or_default();
+    let location = info
+        .location()
+        .map(|location| format!(" ({}:{})", location.file(), location.line()))
+        .unwrap_or_default();
+    report
+        .get_or_insert_with(Report::default)
+        .panics
+        .push((thread, format!("{first_line}{location}")));
 }
 
 /// `suite::cache_rebuilds::c1_...` belongs to `cache_rebuilds`.
@@ -279,6 +315,15 @@ fn render(report: &Report) -> String {
             targets.join("; ")
         );
     }
+    if !report.panics.is_empty() {
+        let _ = writeln!(
+            text,
+            "\npanics, first line each (a test's whole output is above, under its name):"
+        );
+        for (thread, message) in &report.panics {
+            let _ = writeln!(text, "  {thread}: {message}");
+        }
+    }
     text
 }
 
@@ -331,6 +376,7 @@ mod tests {
                 elapsed: Duration::from_secs(12),
                 targets: vec![("runner".to_owned(), 0, 9)],
             }],
+            panics: Vec::new(),
         };
         let text = render(&report);
         let slow = text.find("slow").unwrap();
@@ -338,5 +384,34 @@ mod tests {
         assert!(slow < quick, "{text}");
         assert!(text.contains("runner cached (0 run, 9 cached)"), "{text}");
         assert!(text.contains("2 tests that use the engine, 30 s"), "{text}");
+        assert!(!text.contains("panics"), "{text}");
+    }
+
+    #[test]
+    fn a_panic_is_recorded_with_its_thread_and_ends_the_report() {
+        // The hook is installed with the report.
+        with_report(|_| {});
+        let name = "suite::run_report::the_panicking_test";
+        let outcome = std::thread::Builder::new()
+            .name(name.to_owned())
+            .spawn(|| panic!("the layer digest changed\nsecond line"))
+            .unwrap()
+            .join();
+        assert!(outcome.is_err());
+        let mut report = REPORT.lock().unwrap();
+        let text = render(report.as_ref().unwrap());
+        // Not a failure of this run: the report printed at exit leaves it out.
+        report
+            .as_mut()
+            .unwrap()
+            .panics
+            .retain(|(thread, _)| thread != name);
+        let last = text.lines().last().unwrap();
+        assert!(
+            last.starts_with(&format!(
+                "  {name}: the layer digest changed (tests/src/run_report.rs:"
+            )),
+            "{text}"
+        );
     }
 }
