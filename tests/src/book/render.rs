@@ -13,10 +13,14 @@ use super::book_root;
 use super::tools::book_tool;
 use crate::repo::repo_path;
 
-/// Where the suite renders the book: two levels below the repository root,
-/// like `book/src`, so the chapters' relative links to repository files
-/// resolve from the rendered pages as they do from the sources.
+/// Where the suite renders the book.
 pub const RENDER_DIR: &str = "target/book-suite";
+
+/// The suite renders the book as a hosted copy is rendered: links to the
+/// repository's files point at this address (`book/repository_links.py`),
+/// which the link check maps back to the checkout.
+pub const HOSTED_REPOSITORY: &str = "https://repository.example/service_discovery";
+pub const HOSTED_BRANCH: &str = "main";
 
 /// What opens an include directive in a source page.
 pub const INCLUDE_OPENER: &str = "{{#";
@@ -52,6 +56,8 @@ pub fn render(root: &Path, dest: &Path) -> Result<Rendering> {
         .arg(dest)
         // Plain text, so the ERROR level is findable whatever runs the suite.
         .env("NO_COLOR", "1")
+        .env("BOOK_REPOSITORY_URL", HOSTED_REPOSITORY)
+        .env("BOOK_REPOSITORY_BRANCH", HOSTED_BRANCH)
         .env_remove("RUST_LOG")
         .env_remove("MDBOOK_LOG")
         .output()

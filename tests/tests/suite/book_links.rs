@@ -1,13 +1,18 @@
 //! Every link of the rendered book resolves, fragments included, checked
 //! offline by lychee: links between chapters, to headings, and from
-//! chapters to the repository's files (tests, scripts, snapshots).
+//! chapters to the repository's files (tests, scripts, snapshots), which
+//! the book renders as links to the hosted repository. No link leaves the
+//! book for anywhere else.
 
 use std::path::Path;
 use std::process::Command;
 
 use anyhow::{Context, Result};
-use integration_suite::book::render::rendered_book;
+use integration_suite::book::render::{
+    HOSTED_BRANCH, HOSTED_REPOSITORY, html_files, rendered_book,
+};
 use integration_suite::book::tools::book_tool;
+use integration_suite::repo::repo_root;
 
 struct LinkCheck {
     passed: bool,
@@ -15,6 +20,12 @@ struct LinkCheck {
 }
 
 fn check_links(dir: &Path) -> Result<LinkCheck> {
+    // The hosted repository's files are this checkout's.
+    let remap = format!(
+        "^{}/blob/{HOSTED_BRANCH}/(.*)$ file://{}/$1",
+        regex_escaped(HOSTED_REPOSITORY),
+        repo_root().display()
+    );
     let output = Command::new(book_tool("lychee")?)
         .args([
             "--offline",
@@ -22,6 +33,8 @@ fn check_links(dir: &Path) -> Result<LinkCheck> {
             "--no-progress",
             "--format",
             "detailed",
+            "--remap",
+            &remap,
         ])
         // mdBook's 404 page links the site root ("/"): the rendered book is it.
         .arg("--root-dir")
@@ -81,6 +94,50 @@ fn book_link_check_rejects_a_missing_file_and_a_missing_fragment() -> Result<()>
         check.report.contains("#absent"),
         "missing fragment not reported:\n{}",
         check.report
+    );
+    Ok(())
+}
+
+fn regex_escaped(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| {
+            let special = "\\.+*?()|[]{}^$".contains(c);
+            special.then_some('\\').into_iter().chain([c])
+        })
+        .collect()
+}
+
+/// Every `href` and `src` of the rendered book that names a scheme: only
+/// the hosted repository's files, and figures the book embeds.
+#[test]
+fn book_links_leave_the_book_only_for_the_repository_files() -> Result<()> {
+    let book = rendered_book()?;
+    let repository = format!("{HOSTED_REPOSITORY}/blob/{HOSTED_BRANCH}/");
+    let mut leaving = Vec::new();
+    let mut to_repository = 0;
+    for page in html_files(&book.dir)? {
+        let text = std::fs::read_to_string(&page)?;
+        for attribute in ["href=\"", "src=\""] {
+            for (start, _) in text.match_indices(attribute) {
+                let value = &text[start + attribute.len()..];
+                let value = &value[..value.find('"').unwrap_or(value.len())];
+                if value.starts_with(&repository) {
+                    to_repository += 1;
+                } else if value.contains("://") && !value.starts_with("data:") {
+                    let name = page.strip_prefix(&book.dir).unwrap_or(&page).display();
+                    leaving.push(format!("{name}: {value}"));
+                }
+            }
+        }
+    }
+    assert!(
+        leaving.is_empty(),
+        "links leaving the book:\n{}",
+        leaving.join("\n")
+    );
+    assert!(
+        to_repository > 0,
+        "no link points at the hosted repository: is the preprocessor in book.toml?"
     );
     Ok(())
 }
