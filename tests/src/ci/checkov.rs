@@ -31,6 +31,30 @@ pub struct CheckovReport {
     pub parsing_errors: Vec<String>,
 }
 
+impl CheckovReport {
+    /// Panics, listing every failed check and unparsed file, unless checkov
+    /// passed everything it was given.
+    pub fn assert_clean(&self) {
+        let failed: Vec<String> = self
+            .failed
+            .iter()
+            .map(|f| {
+                format!(
+                    "  {} {}: {} ({})",
+                    f.check_id, f.check_name, f.resource, f.file
+                )
+            })
+            .collect();
+        assert!(
+            failed.is_empty() && self.parsing_errors.is_empty() && self.verdict.passed,
+            "checkov failed:\n{}\ncould not parse {:?}\n{}",
+            failed.join("\n"),
+            self.parsing_errors,
+            self.verdict.output
+        );
+    }
+}
+
 /// Runs checkov's checks of `frameworks` on `targets` (files or
 /// directories, relative to `dir`), from `dir` and offline:
 /// `--skip-download` keeps it from asking the platform for guidelines,

@@ -171,23 +171,7 @@ async fn ci_checkov_passes_the_dockerfiles_and_ci_definitions_with_reasoned_skip
         &targets,
     )
     .await?;
-    let failed: Vec<String> = report
-        .failed
-        .iter()
-        .map(|f| {
-            format!(
-                "  {} {}: {} ({})",
-                f.check_id, f.check_name, f.resource, f.file
-            )
-        })
-        .collect();
-    assert!(
-        failed.is_empty() && report.parsing_errors.is_empty() && report.verdict.passed,
-        "checkov failed:\n{}\ncould not parse {:?}\n{}",
-        failed.join("\n"),
-        report.parsing_errors,
-        report.verdict.output
-    );
+    report.assert_clean();
     let unreasoned: Vec<String> = report
         .skipped
         .iter()

@@ -160,27 +160,7 @@ async fn deploy_manifests_pass_checkov() -> Result<()> {
     );
 
     let report = checkov(repo_root(), &["kubernetes"], &[MANIFESTS_DIR]).await?;
-    let failed: Vec<String> = report
-        .failed
-        .iter()
-        .map(|f| {
-            format!(
-                "  {} {}: {} ({})",
-                f.check_id, f.check_name, f.resource, f.file
-            )
-        })
-        .collect();
-    assert!(
-        failed.is_empty() && report.parsing_errors.is_empty(),
-        "checkov failed:\n{}\ncould not parse {:?}",
-        failed.join("\n"),
-        report.parsing_errors
-    );
-    assert!(
-        report.verdict.passed,
-        "checkov failed:\n{}",
-        report.verdict.output
-    );
+    report.assert_clean();
     let manifests = manifests()?;
     // Most of checkov's policies concern pods: both pod templates must
     // have been held to them (a Namespace or a budget has none).
