@@ -227,6 +227,78 @@ impl BuildProgress {
     pub fn cached(&self) -> Vec<&Step> {
         self.instructions().filter(|step| step.cached).collect()
     }
+
+    /// What a reader of the build log looks for: each instruction after its
+    /// `FROM`, in the Dockerfile's order (`stages`, then step number), and
+    /// whether it came from the cache. Cache mounts and the CA bundle's
+    /// prologue are left out of the commands, which are cut at
+    /// [`OUTLINE_WIDTH`] characters.
+    pub fn outline(&self, stages: &[&str]) -> String {
+        let mut rows: Vec<((usize, usize), String, &'static str)> = Vec::new();
+        for step in self.instructions().filter(|step| !is_from(step)) {
+            let Some((label, instruction)) = step.name.split_once("] ") else {
+                continue;
+            };
+            let stage = step.stage().unwrap_or_default();
+            let position = stages
+                .iter()
+                .position(|name| *name == stage)
+                .unwrap_or(usize::MAX);
+            let number = label
+                .rsplit(' ')
+                .next()
+                .and_then(|fraction| fraction.split('/').next())
+                .and_then(|number| number.parse().ok())
+                .unwrap_or(0);
+            let line = format!("{label}] {}", short_command(instruction));
+            // BuildKit may report one instruction under several digests.
+            let reports: Vec<StepOutcome> = self
+                .instructions()
+                .filter(|other| other.name == step.name)
+                .map(Step::outcome)
+                .collect();
+            let outcome = [
+                (StepOutcome::Cached, "CACHED"),
+                (StepOutcome::Failed, "failed"),
+                (StepOutcome::Ran, "ran"),
+            ]
+            .into_iter()
+            .find(|(outcome, _)| reports.contains(outcome))
+            .map_or("not run", |(_, shown)| shown);
+            if !rows.iter().any(|(_, seen, _)| *seen == line) {
+                rows.push(((position, number), line, outcome));
+            }
+        }
+        rows.sort_by_key(|row| row.0);
+        rows.iter()
+            .map(|(_, line, outcome)| format!("{outcome:<7} {line}\n"))
+            .collect()
+    }
+}
+
+/// The widest command an outline shows.
+pub const OUTLINE_WIDTH: usize = 72;
+
+/// `RUN --mount=... if [ -s /run/secrets/ca_bundle ]; then ...; fi && cargo
+/// build ...` becomes `RUN cargo build ...`, cut to [`OUTLINE_WIDTH`].
+fn short_command(instruction: &str) -> String {
+    let words: Vec<&str> = instruction
+        .split_whitespace()
+        .filter(|word| !word.starts_with("--mount="))
+        .collect();
+    let mut text = words.join(" ");
+    const PROLOGUE_END: &str = "fi && ";
+    if text.contains("/run/secrets/ca_bundle")
+        && let Some(end) = text.find(PROLOGUE_END)
+    {
+        let keyword = text.split(' ').next().unwrap_or_default().to_owned();
+        text = format!("{keyword} {}", &text[end + PROLOGUE_END.len()..]);
+    }
+    if text.chars().count() > OUTLINE_WIDTH {
+        let kept: String = text.chars().take(OUTLINE_WIDTH - 2).collect();
+        text = format!("{} …", kept.trim_end());
+    }
+    text
 }
 
 fn is_from(step: &Step) -> bool {
@@ -327,6 +399,22 @@ ERROR: something the script said
                 "  Downloaded itoa v1.0.15\n  Downloaded 1 crate (11.2 KB) in 0.20s\n   Compiling itoa v1.0.15\n"
             )
         )
+    }
+
+    #[test]
+    fn the_outline_follows_the_dockerfile_and_shortens_the_commands() {
+        let mut text = stream();
+        text.push_str(
+            r#"{ "vertexes": [ { "digest": "sha256:d", "name": "[builder 1/2] RUN --mount=type=cache,target=/c --mount=type=secret,id=ca_bundle,required=false if [ -s /run/secrets/ca_bundle ]; then export CARGO_HTTP_CAINFO=/run/secrets/ca_bundle; fi && cargo fetch --locked && cargo chef prepare --bin service --recipe-path /tmp/narrowed.json", "started": "t", "completed": "t" } ] }
+"#,
+        );
+        let progress = BuildProgress::parse(&text).unwrap();
+        assert_eq!(
+            progress.outline(&["toolchain", "builder"]),
+            "CACHED  [toolchain 3/6] RUN apt-get install protobuf-compiler\n\
+             ran     [builder 1/2] RUN cargo fetch --locked && cargo chef prepare --bin service --recipe- …\n\
+             ran     [builder 2/2] RUN cargo chef cook --release\n"
+        );
     }
 
     #[test]

@@ -17,6 +17,7 @@ use anyhow::{Context, Result, ensure};
 use integration_suite::builds::build_progress::{StepOutcome, compiled_crates, downloaded_crates};
 use integration_suite::builds::build_script::{ScriptBuild, ScriptBuildRun};
 use integration_suite::builds::cargo_cache_mount::{evict_crate, fetch_lockfile};
+use integration_suite::builds::dockerfile::Dockerfile;
 use integration_suite::builds::project_images::{BuildTurn, Target, build_turn};
 use integration_suite::contract::second_payload::PayloadCopy;
 use integration_suite::engine::host::host;
@@ -148,6 +149,27 @@ async fn c2_steps_before_the_project_stay_cached_after_a_change(
         target.stage(),
         after.elapsed.as_secs_f64()
     );
+
+    // What the build log says of each step, build by build (`-s` builds the
+    // dependency stage first), as the book shows it; the commit of the copy
+    // is the only thing that differs between runs.
+    let dockerfile = Dockerfile::load(&copy.join("docker/Dockerfile"))?;
+    let outline: String = after
+        .per_target
+        .iter()
+        .map(|(built, progress)| {
+            format!(
+                "building {built}:\n{}",
+                progress.outline(&dockerfile.stage_names())
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    insta::with_settings!({
+        filters => vec![(r#"GIT_COMMIT="[^"]*""#, r#"GIT_COMMIT="<commit>""#)]
+    }, {
+        insta::assert_snapshot!(format!("rebuild_steps_{}", change.slug()), outline);
+    });
 
     // Nothing before the first project file changes with the project (C2).
     let builder = after.target_progress("builder")?;
