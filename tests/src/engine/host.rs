@@ -14,7 +14,7 @@ use tokio::process::Command;
 use tokio::sync::OnceCell;
 
 use crate::ci::script_error::script_reason;
-use crate::engine::disk_space::{WrittenDirectory, check_free_space};
+use crate::engine::disk_space::{WrittenDirectory, check_free_space, needed_gib};
 use crate::engine::leftovers::remove_leftovers;
 use crate::images::base_images::{BaseImages, LOCK_FILE};
 use crate::repo::{repo_path, repo_root};
@@ -124,20 +124,23 @@ async fn check_disk_space() -> Result<()> {
     let store = info
         .docker_root_dir
         .ok_or_else(|| anyhow!("the engine does not report its data directory"))?;
-    check_free_space(&[
-        WrittenDirectory {
-            role: "the engine's store",
-            path: store.into(),
-        },
-        WrittenDirectory {
-            role: "private engines and copies",
-            path: std::env::temp_dir(),
-        },
-        WrittenDirectory {
-            role: "build output",
-            path: repo_path("target"),
-        },
-    ])
+    check_free_space(
+        &[
+            WrittenDirectory {
+                role: "the engine's store",
+                path: store.into(),
+            },
+            WrittenDirectory {
+                role: "private engines and copies",
+                path: std::env::temp_dir(),
+            },
+            WrittenDirectory {
+                role: "build output",
+                path: repo_path("target"),
+            },
+        ],
+        needed_gib(),
+    )
 }
 
 async fn check_registry() -> Result<()> {
