@@ -202,10 +202,19 @@ const LEGEND_HEIGHT: f64 = 90.0;
 
 /// Something that takes room in a row: a node, or the passage of an arrow
 /// (edge index) through a row it skips.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Slot {
     Node(usize),
     Passage(usize),
+}
+
+impl Slot {
+    fn width(self, box_width: f64) -> f64 {
+        match self {
+            Slot::Node(_) => box_width,
+            Slot::Passage(_) => PASSAGE_WIDTH,
+        }
+    }
 }
 
 struct Layout {
@@ -235,74 +244,58 @@ impl Layout {
             }
         }
 
-        let mut centre: BTreeMap<(bool, usize), f64> = BTreeMap::new();
-        let key = |slot: Slot| match slot {
-            Slot::Node(index) => (true, index),
-            Slot::Passage(edge) => (false, edge),
-        };
+        // Where each slot sits in the latest row that holds it: a passage's
+        // entry moves down with the arrow, row by row.
+        let mut centre: BTreeMap<Slot, f64> = BTreeMap::new();
         let mut rows = Vec::with_capacity(row_count);
         for (row_index, slots) in members.into_iter().enumerate() {
+            // Where an arrow comes from, seen from this row: its source when
+            // that is one row up, else its own passage through that row.
+            let above = |edge_index: usize| {
+                let edge = &graph.edges[edge_index];
+                let slot = if row_of[edge.from] + 1 == row_index {
+                    Slot::Node(edge.from)
+                } else {
+                    Slot::Passage(edge_index)
+                };
+                centre.get(&slot).copied()
+            };
             // Each slot wants to sit under what leads into it.
             let wanted = |slot: Slot| -> Option<f64> {
-                let above: Vec<f64> = match slot {
-                    Slot::Node(index) => graph
-                        .edges
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, edge)| edge.to == index)
-                        .filter_map(|(edge_index, edge)| {
-                            if row_of[edge.from] + 1 == row_index {
-                                centre.get(&(true, edge.from)).copied()
-                            } else {
-                                centre.get(&(false, edge_index)).copied()
-                            }
-                        })
+                let sources: Vec<f64> = match slot {
+                    Slot::Node(index) => (0..graph.edges.len())
+                        .filter(|edge_index| graph.edges[*edge_index].to == index)
+                        .filter_map(above)
                         .collect(),
-                    Slot::Passage(edge_index) => {
-                        let edge = &graph.edges[edge_index];
-                        if row_of[edge.from] + 1 == row_index {
-                            centre.get(&(true, edge.from)).copied()
-                        } else {
-                            centre.get(&(false, edge_index)).copied()
-                        }
-                        .into_iter()
-                        .collect()
-                    }
+                    Slot::Passage(edge_index) => above(edge_index).into_iter().collect(),
                 };
-                (!above.is_empty()).then(|| above.iter().sum::<f64>() / above.len() as f64)
+                (!sources.is_empty()).then(|| mean(sources.into_iter()))
             };
+            let wishes: Vec<Option<f64>> = slots.iter().map(|slot| wanted(*slot)).collect();
+            // Slots that want nothing keep their order, at the left.
             let mut ordered: Vec<(Slot, f64)> = slots
                 .iter()
+                .zip(&wishes)
                 .enumerate()
-                .map(|(order, slot)| (*slot, wanted(*slot).unwrap_or(order as f64 * 1e-3)))
+                .map(|(order, (slot, wish))| (*slot, wish.unwrap_or(order as f64 * 1e-3)))
                 .collect();
             ordered.sort_by(|a, b| a.1.total_cmp(&b.1));
-            let width = |slot: Slot| match slot {
-                Slot::Node(_) => box_width,
-                Slot::Passage(_) => PASSAGE_WIDTH,
-            };
             // Packed left to right, then the row as a whole moved so its
             // middle sits where its members want to be on average.
             let mut placed = Vec::with_capacity(ordered.len());
             let mut x = 0.0;
             for (slot, _) in &ordered {
-                let half = width(*slot) / 2.0;
-                placed.push((*slot, x + half));
-                x += width(*slot) + GAP;
+                placed.push((*slot, x + slot.width(box_width) / 2.0));
+                x += slot.width(box_width) + GAP;
             }
-            let wanted_mean =
-                ordered.iter().map(|(_, at)| at).sum::<f64>() / ordered.len().max(1) as f64;
-            let placed_mean =
-                placed.iter().map(|(_, at)| at).sum::<f64>() / placed.len().max(1) as f64;
-            let has_wish = ordered.iter().any(|(slot, _)| wanted(*slot).is_some());
-            let shift = if has_wish {
-                wanted_mean - placed_mean
+            let shift = if wishes.iter().any(Option::is_some) {
+                mean(ordered.iter().map(|(_, at)| *at)) - mean(placed.iter().map(|(_, at)| *at))
             } else {
                 0.0
             };
             for (slot, at) in &mut placed {
                 *at += shift;
-                centre.insert(key(*slot), *at);
+                centre.insert(*slot, *at);
             }
             rows.push(placed);
         }
@@ -310,10 +303,7 @@ impl Layout {
         let leftmost = rows
             .iter()
             .flatten()
-            .map(|(slot, at)| match slot {
-                Slot::Node(_) => at - box_width / 2.0,
-                Slot::Passage(_) => at - PASSAGE_WIDTH / 2.0,
-            })
+            .map(|(slot, at)| at - slot.width(box_width) / 2.0)
             .fold(f64::INFINITY, f64::min);
         for (_, at) in rows.iter_mut().flatten() {
             *at += MARGIN - leftmost;
@@ -448,6 +438,11 @@ impl Layout {
         svg.push_str("</svg>\n");
         svg
     }
+}
+
+fn mean(values: impl Iterator<Item = f64>) -> f64 {
+    let (sum, count) = values.fold((0.0, 0.0), |(sum, count), value| (sum + value, count + 1.0));
+    sum / count
 }
 
 fn dash(link: Link) -> &'static str {

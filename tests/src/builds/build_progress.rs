@@ -53,9 +53,19 @@ impl Step {
     /// The Dockerfile stage the step belongs to (`builder` in
     /// `[builder 2/2] RUN ...`); none for BuildKit's internal steps.
     pub fn stage(&self) -> Option<&str> {
+        self.stage_and_position().map(|(stage, _)| stage)
+    }
+
+    /// The step's number within its stage: 2 in `[builder 2/5] RUN ...`.
+    pub fn number(&self) -> Option<usize> {
+        let (_, position) = self.stage_and_position()?;
+        position.split('/').next()?.parse().ok()
+    }
+
+    fn stage_and_position(&self) -> Option<(&str, &str)> {
         let label = self.name.strip_prefix('[')?.split(']').next()?;
         let (stage, position) = label.rsplit_once(' ')?;
-        position.contains('/').then_some(stage)
+        position.contains('/').then_some((stage, position))
     }
 
     /// A step of the Dockerfile (`FROM`, `RUN`, `COPY`, ...), as opposed to
@@ -234,8 +244,11 @@ impl BuildProgress {
     /// prologue are left out of the commands, which are cut at
     /// [`OUTLINE_WIDTH`] characters.
     pub fn outline(&self, stages: &[&str]) -> String {
-        let mut rows: Vec<((usize, usize), String, &'static str)> = Vec::new();
+        let mut rows: Vec<((usize, usize), &str, String, &'static str)> = Vec::new();
         for step in self.instructions().filter(|step| !is_from(step)) {
+            if rows.iter().any(|(_, name, ..)| *name == step.name) {
+                continue;
+            }
             let Some((label, instruction)) = step.name.split_once("] ") else {
                 continue;
             };
@@ -244,12 +257,6 @@ impl BuildProgress {
                 .iter()
                 .position(|name| *name == stage)
                 .unwrap_or(usize::MAX);
-            let number = label
-                .rsplit(' ')
-                .next()
-                .and_then(|fraction| fraction.split('/').next())
-                .and_then(|number| number.parse().ok())
-                .unwrap_or(0);
             let line = format!("{label}] {}", short_command(instruction));
             // BuildKit may report one instruction under several digests.
             let reports: Vec<StepOutcome> = self
@@ -265,13 +272,12 @@ impl BuildProgress {
             .into_iter()
             .find(|(outcome, _)| reports.contains(outcome))
             .map_or("not run", |(_, shown)| shown);
-            if !rows.iter().any(|(_, seen, _)| *seen == line) {
-                rows.push(((position, number), line, outcome));
-            }
+            let number = step.number().unwrap_or(0);
+            rows.push(((position, number), &step.name, line, outcome));
         }
         rows.sort_by_key(|row| row.0);
         rows.iter()
-            .map(|(_, line, outcome)| format!("{outcome:<7} {line}\n"))
+            .map(|(_, _, line, outcome)| format!("{outcome:<7} {line}\n"))
             .collect()
     }
 }

@@ -8,6 +8,14 @@ use anyhow::{Context, Result, anyhow};
 
 use crate::ci::validators::{Verdict, validate_in};
 
+/// How a [`Finding`] names its file: the name alone, since checkov's paths
+/// depend on how it was called.
+pub fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
 /// One result checkov reports.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Finding {
@@ -113,10 +121,7 @@ pub async fn checkov(dir: &Path, frameworks: &[&str], targets: &[&str]) -> Resul
                 Finding {
                     check_id: text("check_id"),
                     check_name: text("check_name"),
-                    file: Path::new(&text("file_path"))
-                        .file_name()
-                        .map(|name| name.to_string_lossy().into_owned())
-                        .unwrap_or_default(),
+                    file: file_name(Path::new(&text("file_path"))),
                     resource: text("resource"),
                     comment: result["check_result"]["suppress_comment"]
                         .as_str()

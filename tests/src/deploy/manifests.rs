@@ -16,6 +16,7 @@ use anyhow::{Context, Result, bail, ensure};
 use yaml_rust2::Yaml;
 
 use crate::builds::dockerfile::Dockerfile;
+use crate::ci::checkov::file_name;
 use crate::ci::definitions::{load_yaml, relative};
 use crate::contract::service_package::{service_name, workspace_metadata};
 use crate::repo::repo_path;
@@ -419,12 +420,6 @@ fn kebab_case(camel: &str) -> String {
         kebab.push(c.to_ascii_lowercase());
     }
     kebab
-}
-
-fn file_name(path: &Path) -> String {
-    path.file_name()
-        .map(|name| name.to_string_lossy().into_owned())
-        .unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 //! half-way through shows up as build steps and engines failing in tests
 //! that have nothing to do with space.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 
@@ -67,7 +67,7 @@ fn enough_space(available: u64, needed_gib: u64, sharing: &[&WrittenDirectory]) 
     }
     let held: Vec<String> = sharing
         .iter()
-        .map(|directory| format!("{} {}", directory.role, shown(&directory.path)))
+        .map(|directory| format!("{} ({})", directory.role, directory.path.display()))
         .collect();
     bail!(
         "only {:.1} GiB free where the run keeps {}; it needs about {needed_gib} GiB: \
@@ -76,10 +76,6 @@ fn enough_space(available: u64, needed_gib: u64, sharing: &[&WrittenDirectory]) 
         available as f64 / GIB as f64,
         held.join(" and ")
     )
-}
-
-fn shown(path: &Path) -> String {
-    format!("({})", path.display())
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use anyhow::Result;
-use integration_suite::ci::checkov::checkov;
+use integration_suite::ci::checkov::{checkov, file_name};
 use integration_suite::ci::definitions::{
     CIRCLECI_CONFIG, CLOUDBUILD_CONFIG, github_workflows, relative,
 };
@@ -184,10 +184,7 @@ async fn ci_checkov_passes_the_dockerfiles_and_ci_definitions_with_reasoned_skip
         unreasoned.join("\n")
     );
     for file in &files {
-        let name = Path::new(file)
-            .file_name()
-            .map(|name| name.to_string_lossy().into_owned())
-            .unwrap_or_default();
+        let name = file_name(Path::new(file));
         assert!(
             report
                 .passed
